@@ -1,0 +1,978 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for kernel page-table synchronisation.
+ *
+ * Generic code that populates kernel page tables records the levels it
+ * modified in a pgtbl_mod_mask and must call arch_sync_kernel_mappings()
+ * over the changed range whenever that mask intersects
+ * ARCH_PAGE_TABLE_SYNC_MASK (include/linux/pgtable.h, mm/pgalloc-track.h).
+ * v5.8 shipped __apply_to_page_range() without the call and i915's
+ * alloc_vm_area() mappings faulted on x86-32 until e80d3909be42 ("mm: track
+ * page table modifications in __apply_to_page_range()").
+ *
+ * Every case reserves a kernel virtual range whose upper levels are still
+ * empty, snapshots which entries are empty before and after the operation,
+ * and derives from that and ARCH_PAGE_TABLE_SYNC_MASK which calls must be
+ * seen.  Calls are observed with a kprobe on the architecture's own
+ * arch_sync_kernel_mappings(), or through CONFIG_DEBUG_PGTABLE_SYNC_RECORDER
+ * where the architecture has none.
+ */
+
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/io.h>
+#include <linux/kprobes.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/pgtable.h>
+#include <linux/sched/mm.h>
+#include <linux/string.h>
+#include <linux/vmalloc.h>
+#include <asm/cacheflush.h>
+
+/* The upper levels the tracking knows about, as pgtbl_mod_mask bits. */
+#define VS_UPPER_LEVELS	(PGTBL_PGD_MODIFIED | PGTBL_P4D_MODIFIED | \
+			 PGTBL_PUD_MODIFIED | PGTBL_PMD_MODIFIED)
+#define VS_MAX_CALLS	8
+#define VS_MAX_SAMPLES	8
+#define VS_NR_PAGES	2
+
+static unsigned long spare_ram;
+module_param(spare_ram, ulong, 0444);
+MODULE_PARM_DESC(spare_ram,
+		 "Physical address of 2 pages of RAM the kernel does not manage (boot with mem=), for the vmap_pfn() case");
+
+struct vs_call {
+	unsigned long start;
+	unsigned long end;
+};
+
+/*
+ * Calls to arch_sync_kernel_mappings() made by the task under test while a
+ * walker runs.  Written by the probe or recorder, read by the test body
+ * after the walker has returned on the same task.
+ */
+static struct {
+	struct task_struct *task;
+	unsigned int nr;
+	struct vs_call calls[VS_MAX_CALLS];
+} vs_log;
+
+/* Why calls cannot be observed on this kernel; NULL when they can. */
+static const char *vs_no_observer;
+
+static void vs_record(unsigned long start, unsigned long end)
+{
+	unsigned int i;
+
+	if (current != READ_ONCE(vs_log.task))
+		return;
+	i = vs_log.nr++;
+	if (i < VS_MAX_CALLS) {
+		vs_log.calls[i].start = start;
+		vs_log.calls[i].end = end;
+	}
+}
+
+#ifdef CONFIG_KPROBES
+static unsigned long vs_kprobe_arg(struct pt_regs *regs, unsigned int n)
+{
+#ifdef CONFIG_ARM
+	return regs->uregs[n];
+#else
+	return regs_get_kernel_argument(regs, n);
+#endif
+}
+
+static int vs_sync_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	vs_record(vs_kprobe_arg(regs, 0), vs_kprobe_arg(regs, 1));
+	return 0;
+}
+#endif
+
+static struct kprobe vs_sync_kprobe = {
+	.symbol_name = "arch_sync_kernel_mappings",
+#ifdef CONFIG_KPROBES
+	.pre_handler = vs_sync_pre,
+#endif
+};
+
+static bool vs_kprobe_registered;
+
+#ifdef CONFIG_DEBUG_PGTABLE_SYNC_RECORDER
+static void vs_attach_recorder(void (*recorder)(unsigned long, unsigned long))
+{
+	pgtable_sync_set_recorder(recorder);
+}
+
+static void vs_restore_sync_mask(void *mask)
+{
+	pgtable_sync_recorder_mask = (unsigned long)mask;
+}
+
+/*
+ * The recorder's sync mask can be narrowed to one level, so each level's
+ * tracking is seen on its own and not hidden by a lower level's.
+ */
+static void vs_set_sync_mask(struct kunit *test, unsigned int mask)
+{
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, vs_restore_sync_mask,
+						  (void *)(unsigned long)pgtable_sync_recorder_mask));
+	pgtable_sync_recorder_mask = mask;
+}
+#else
+static void vs_attach_recorder(void (*recorder)(unsigned long, unsigned long))
+{
+}
+
+static void vs_set_sync_mask(struct kunit *test, unsigned int mask)
+{
+	kunit_skip(test, "the sync mask is the architecture's own: narrowing it needs CONFIG_DEBUG_PGTABLE_SYNC_RECORDER=y");
+}
+#endif
+
+static int vs_suite_init(struct kunit_suite *suite)
+{
+	int ret;
+
+	if (IS_ENABLED(CONFIG_DEBUG_PGTABLE_SYNC_RECORDER)) {
+		vs_attach_recorder(vs_record);
+		return 0;
+	}
+	if (!IS_ENABLED(CONFIG_KPROBES)) {
+		vs_no_observer = "arch_sync_kernel_mappings() cannot be observed: needs CONFIG_KPROBES=y (architecture sync) or CONFIG_DEBUG_PGTABLE_SYNC_RECORDER=y (no architecture sync)";
+		return 0;
+	}
+	ret = register_kprobe(&vs_sync_kprobe);
+	if (ret) {
+		vs_no_observer = "register_kprobe(arch_sync_kernel_mappings) failed: the symbol is missing (no architecture sync) or not probeable";
+		pr_info("vmalloc_sync: register_kprobe: %d\n", ret);
+		return 0;
+	}
+	vs_kprobe_registered = true;
+	return 0;
+}
+
+static void vs_suite_exit(struct kunit_suite *suite)
+{
+	if (IS_ENABLED(CONFIG_DEBUG_PGTABLE_SYNC_RECORDER))
+		vs_attach_recorder(NULL);
+	if (vs_kprobe_registered)
+		unregister_kprobe(&vs_sync_kprobe);
+	vs_kprobe_registered = false;
+	vs_no_observer = NULL;
+}
+
+static void vs_require_observer(struct kunit *test)
+{
+	if (vs_no_observer)
+		kunit_skip(test, "%s", vs_no_observer);
+}
+
+static void vs_log_start(void)
+{
+	vs_log.nr = 0;
+	memset(vs_log.calls, 0, sizeof(vs_log.calls));
+	WRITE_ONCE(vs_log.task, current);
+}
+
+static void vs_log_stop(void)
+{
+	WRITE_ONCE(vs_log.task, NULL);
+}
+
+/* Page-table geometry, from the kernel's own accessors. */
+
+static const char *vs_level_name(unsigned int level)
+{
+	switch (level) {
+	case PGTBL_PGD_MODIFIED:
+		return "PGD";
+	case PGTBL_P4D_MODIFIED:
+		return "P4D";
+	case PGTBL_PUD_MODIFIED:
+		return "PUD";
+	default:
+		return "PMD";
+	}
+}
+
+/* Address span of one entry at @level. */
+static unsigned long vs_level_size(unsigned int level)
+{
+	switch (level) {
+	case PGTBL_PGD_MODIFIED:
+		return PGDIR_SIZE;
+	case PGTBL_P4D_MODIFIED:
+		return P4D_SIZE;
+	case PGTBL_PUD_MODIFIED:
+		return PUD_SIZE;
+	default:
+		return PMD_SIZE;
+	}
+}
+
+/*
+ * An entry at @level can be empty only if the level below it is a real
+ * table; a folded level's parent always reads as present.
+ */
+static bool vs_level_real(unsigned int level)
+{
+	switch (level) {
+	case PGTBL_PGD_MODIFIED:
+		return PTRS_PER_P4D > 1;
+	case PGTBL_P4D_MODIFIED:
+		return PTRS_PER_PUD > 1;
+	case PGTBL_PUD_MODIFIED:
+		return PTRS_PER_PMD > 1;
+	default:
+		return true;
+	}
+}
+
+/* The real levels at and below @level. */
+static unsigned int vs_levels_from(unsigned int level)
+{
+	unsigned int bit, mask = 0;
+
+	for (bit = level; bit <= PGTBL_PMD_MODIFIED; bit <<= 1)
+		if (vs_level_real(bit))
+			mask |= bit;
+	return mask;
+}
+
+/*
+ * Which upper-level entries of init_mm covering @addr are empty, as
+ * PGTBL_*_MODIFIED bits: the first empty entry and every real level below
+ * it, which does not exist yet either.
+ */
+static unsigned int vs_empty_levels(unsigned long addr)
+{
+	pgd_t *pgd = pgd_offset_k(addr);
+	p4d_t *p4d;
+	pud_t *pud;
+	pmd_t *pmd;
+
+	if (pgd_none(*pgd))
+		return vs_levels_from(PGTBL_PGD_MODIFIED);
+	p4d = p4d_offset(pgd, addr);
+	if (p4d_none(*p4d))
+		return vs_levels_from(PGTBL_P4D_MODIFIED);
+	pud = pud_offset(p4d, addr);
+	if (pud_none(*pud))
+		return vs_levels_from(PGTBL_PUD_MODIFIED);
+	pmd = pmd_offset(pud, addr);
+	if (pmd_none(*pmd))
+		return PGTBL_PMD_MODIFIED;
+	return 0;
+}
+
+static void vs_format_levels(char *buf, size_t len, unsigned int levels)
+{
+	unsigned int bit;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (bit = PGTBL_PGD_MODIFIED; bit <= PGTBL_PMD_MODIFIED; bit <<= 1)
+		if (levels & bit)
+			n += scnprintf(buf + n, len - n, "%s%s",
+				       n ? "|" : "", vs_level_name(bit));
+	if (!n)
+		strscpy(buf, "none", len);
+}
+
+static void vs_format_calls(char *buf, size_t len)
+{
+	unsigned int i;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < min(vs_log.nr, VS_MAX_CALLS); i++)
+		n += scnprintf(buf + n, len - n, "%s[%#lx,%#lx)", i ? " " : "",
+			       vs_log.calls[i].start, vs_log.calls[i].end);
+	if (!n)
+		strscpy(buf, "no calls", len);
+}
+
+/*
+ * The empty upper-level entries over [start, end), one sample per PMD
+ * entry: every upper-level entry covers at least one of them.
+ */
+struct vs_snapshot {
+	unsigned long start;
+	unsigned long end;
+	unsigned int nr;
+	unsigned long addr[VS_MAX_SAMPLES];
+	unsigned int empty[VS_MAX_SAMPLES];
+};
+
+static void vs_snapshot(struct kunit *test, struct vs_snapshot *snap,
+			unsigned long start, unsigned long end)
+{
+	unsigned long addr = start;
+
+	snap->start = start;
+	snap->end = end;
+	snap->nr = 0;
+	do {
+		KUNIT_ASSERT_LT_MSG(test, snap->nr, VS_MAX_SAMPLES,
+				    "[%#lx,%#lx) spans too many PMD entries",
+				    start, end);
+		snap->addr[snap->nr] = addr;
+		snap->empty[snap->nr++] = vs_empty_levels(addr);
+		addr = pmd_addr_end(addr, end);
+	} while (addr != end);
+}
+
+/* Levels that were empty in @before and are populated in @after. */
+static unsigned int vs_new_levels(const struct vs_snapshot *before,
+				  const struct vs_snapshot *after)
+{
+	unsigned int i, levels = 0;
+
+	for (i = 0; i < before->nr; i++)
+		levels |= before->empty[i] & ~after->empty[i];
+	return levels;
+}
+
+static bool vs_covered(unsigned long start, unsigned long end)
+{
+	unsigned int i;
+
+	for (i = 0; i < min(vs_log.nr, VS_MAX_CALLS); i++) {
+		const struct vs_call *c = &vs_log.calls[i];
+
+		/* pgd/p4d_populate_kernel() pass (addr, addr) for one entry */
+		if (c->start <= start &&
+		    (c->end >= end || (c->start == c->end && end - start <= 1)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The property under test: a walker that populated new upper levels syncs
+ * exactly once over a range covering them when they intersect
+ * ARCH_PAGE_TABLE_SYNC_MASK, and never syncs otherwise.
+ */
+static void vs_expect_sync(struct kunit *test, const char *walker,
+			   const struct vs_snapshot *before,
+			   const struct vs_snapshot *after)
+{
+	unsigned int sync_mask = ARCH_PAGE_TABLE_SYNC_MASK;
+	unsigned int created = vs_new_levels(before, after);
+	char levels[32], calls[160];
+	unsigned int i;
+
+	vs_format_levels(levels, sizeof(levels), created);
+	vs_format_calls(calls, sizeof(calls));
+
+	if (!(created & sync_mask)) {
+		KUNIT_EXPECT_EQ_MSG(test, vs_log.nr, 0,
+				    "%s [%#lx,%#lx): new levels %s, sync mask %#x: expected no arch_sync_kernel_mappings() call, observed %s",
+				    walker, before->start, before->end, levels,
+				    sync_mask, calls);
+		return;
+	}
+
+	KUNIT_EXPECT_EQ_MSG(test, vs_log.nr, 1,
+			    "%s [%#lx,%#lx): new levels %s, sync mask %#x: expected exactly one arch_sync_kernel_mappings() call, observed %s",
+			    walker, before->start, before->end, levels,
+			    sync_mask, calls);
+	for (i = 0; i < before->nr; i++) {
+		unsigned long start = before->addr[i];
+		unsigned long end = pmd_addr_end(start, before->end);
+
+		if (!(before->empty[i] & ~after->empty[i] & sync_mask))
+			continue;
+		KUNIT_EXPECT_TRUE_MSG(test, vs_covered(start, end),
+				      "%s [%#lx,%#lx): new levels %s, sync mask %#x: [%#lx,%#lx) changed but is not covered by the sync calls observed: %s",
+				      walker, before->start, before->end,
+				      levels, sync_mask, start, end, calls);
+	}
+}
+
+/* Reserving fresh ranges. */
+
+static void vs_free_area(void *area)
+{
+	free_vm_area(area);
+}
+
+/*
+ * Is the entry at @level covering @addr empty while every level above it
+ * is populated?  Then populating @addr creates exactly the real levels from
+ * @level down.
+ */
+static bool vs_fresh_at(unsigned long addr, unsigned int level)
+{
+	return vs_empty_levels(addr) == vs_levels_from(level);
+}
+
+/*
+ * Reserve @count consecutive entries' worth of kernel virtual space at
+ * @level, all fresh in the sense of vs_fresh_at().  The whole span of each
+ * entry is reserved so that nothing else can populate it meanwhile.
+ * Returns the start address, or 0 when the vmalloc space has no such place.
+ */
+static unsigned long vs_reserve_fresh(struct kunit *test, unsigned int level,
+				      unsigned int count)
+{
+	unsigned long span = vs_level_size(level);
+	unsigned long size = span * count;
+	unsigned long addr = ALIGN(VMALLOC_START, span);
+	struct vm_struct *area;
+	unsigned int i;
+
+	if (!vs_level_real(level))
+		return 0;
+
+	for (; addr >= VMALLOC_START && addr < VMALLOC_END &&
+	       size <= VMALLOC_END - addr; addr += span) {
+		unsigned int empty = vs_empty_levels(addr);
+
+		if (empty & (level - 1)) {
+			/* a level above is empty: skip the whole entry */
+			addr = ALIGN(addr + 1, vs_level_size(1U << __ffs(empty))) - span;
+			continue;
+		}
+		for (i = 0; i < count; i++)
+			if (!vs_fresh_at(addr + i * span, level))
+				break;
+		if (i < count)
+			continue;
+
+		area = __get_vm_area_caller(size, VM_NO_GUARD, addr,
+					    addr + size, __builtin_return_address(0));
+		if (!area)
+			continue;
+		if ((unsigned long)area->addr != addr) {
+			free_vm_area(area);
+			continue;
+		}
+		KUNIT_ASSERT_EQ(test, 0,
+				kunit_add_action_or_reset(test, vs_free_area, area));
+		/* Nothing else can map here now: check again. */
+		for (i = 0; i < count; i++)
+			KUNIT_ASSERT_TRUE_MSG(test, vs_fresh_at(addr + i * span, level),
+					      "reserved [%#lx,%#lx) but the %s entry at %#lx was populated meanwhile",
+					      addr, addr + size, vs_level_name(level),
+					      addr + i * span);
+		return addr;
+	}
+	return 0;
+}
+
+static unsigned long vs_require_fresh(struct kunit *test, unsigned int level,
+				      unsigned int count)
+{
+	unsigned long addr;
+
+	if (!vs_level_real(level))
+		kunit_skip(test, "a %s entry is never empty here: the level below it is folded on this architecture",
+			   vs_level_name(level));
+	addr = vs_reserve_fresh(test, level, count);
+	if (!addr)
+		kunit_skip(test, "no vmalloc range with %u empty %s entr%s below populated upper levels (the architecture preallocates this level)",
+			   count, vs_level_name(level), count > 1 ? "ies" : "y");
+	return addr;
+}
+
+/* apply_to_page_range() and its callbacks. */
+
+struct vs_fill {
+	struct page **pages;
+	unsigned long *pfns;
+	unsigned int idx;
+	unsigned long fail_at;	/* return -EBUSY at this address, if set */
+	unsigned int calls;
+};
+
+static int vs_fill_pte(pte_t *pte, unsigned long addr, void *data)
+{
+	struct vs_fill *fill = data;
+	pte_t entry;
+
+	fill->calls++;
+	if (fill->fail_at && addr >= fill->fail_at)
+		return -EBUSY;
+	if (fill->pages)
+		entry = mk_pte(fill->pages[fill->idx], PAGE_KERNEL);
+	else if (fill->pfns)
+		entry = pte_mkspecial(pfn_pte(fill->pfns[fill->idx], PAGE_KERNEL));
+	else
+		return 0;
+	set_pte_at(&init_mm, addr, pte, entry);
+	fill->idx++;
+	return 0;
+}
+
+static int vs_apply(struct kunit *test, const char *walker, bool create,
+		    unsigned long start, unsigned long size,
+		    struct vs_fill *fill)
+{
+	struct vs_snapshot before, after;
+	int ret;
+
+	vs_snapshot(test, &before, start, start + size);
+	vs_log_start();
+	if (create)
+		ret = apply_to_page_range(&init_mm, start, size, vs_fill_pte, fill);
+	else
+		ret = apply_to_existing_page_range(&init_mm, start, size,
+						   vs_fill_pte, fill);
+	vs_log_stop();
+	vs_snapshot(test, &after, start, start + size);
+	if (!vs_no_observer)
+		vs_expect_sync(test, walker, &before, &after);
+	return ret;
+}
+
+enum vs_shape {
+	VS_FRESH_PTE_TABLE,
+	VS_FRESH_PMD_TABLE,
+	VS_BOUNDARY_ONE_SIDE_FRESH,
+	VS_POPULATED,
+};
+
+struct vs_apply_param {
+	enum vs_shape shape;
+	const char *desc;
+};
+
+static const struct vs_apply_param vs_apply_params[] = {
+	{ VS_FRESH_PTE_TABLE, "needs a new PTE table" },
+	{ VS_FRESH_PMD_TABLE, "needs a new PMD table" },
+	{ VS_BOUNDARY_ONE_SIDE_FRESH, "spans a PMD boundary, upper side fresh" },
+	{ VS_POPULATED, "already populated" },
+};
+
+static void vs_apply_param_desc(const struct vs_apply_param *p, char *desc)
+{
+	strscpy(desc, p->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vs_apply, vs_apply_params, vs_apply_param_desc);
+
+static void apply_to_page_range_syncs_new_levels(struct kunit *test)
+{
+	const struct vs_apply_param *p = test->param_value;
+	unsigned long size = VS_NR_PAGES * PAGE_SIZE;
+	struct vs_fill fill = {};
+	unsigned long addr;
+	int ret;
+
+	vs_require_observer(test);
+	switch (p->shape) {
+	case VS_FRESH_PTE_TABLE:
+		addr = vs_require_fresh(test, PGTBL_PMD_MODIFIED, 1);
+		break;
+	case VS_FRESH_PMD_TABLE:
+		addr = vs_require_fresh(test, PGTBL_PUD_MODIFIED, 1);
+		break;
+	case VS_BOUNDARY_ONE_SIDE_FRESH:
+		addr = vs_require_fresh(test, PGTBL_PMD_MODIFIED, 2) + PMD_SIZE - size;
+		/* populate the lower side only */
+		KUNIT_ASSERT_EQ(test, 0, apply_to_page_range(&init_mm, addr, size,
+							     NULL, NULL));
+		size *= 2;
+		break;
+	default:
+		addr = vs_require_fresh(test, PGTBL_PMD_MODIFIED, 1);
+		KUNIT_ASSERT_EQ(test, 0, apply_to_page_range(&init_mm, addr, size,
+							     NULL, NULL));
+		KUNIT_ASSERT_EQ_MSG(test, vs_empty_levels(addr), 0,
+				    "apply_to_page_range(%#lx) left an upper level empty",
+				    addr);
+		break;
+	}
+
+	ret = vs_apply(test, "apply_to_page_range", true, addr, size, &fill);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ_MSG(test, fill.calls, size / PAGE_SIZE,
+			    "apply_to_page_range [%#lx,%#lx) called back %u times",
+			    addr, addr + size, fill.calls);
+}
+
+struct vs_level_param {
+	unsigned int level;
+	const char *desc;
+};
+
+static const struct vs_level_param vs_level_params[] = {
+	{ PGTBL_PGD_MODIFIED, "PGD entry populated" },
+	{ PGTBL_P4D_MODIFIED, "P4D entry populated" },
+	{ PGTBL_PUD_MODIFIED, "PUD entry populated" },
+	{ PGTBL_PMD_MODIFIED, "PMD entry populated" },
+};
+
+static void vs_level_param_desc(const struct vs_level_param *p, char *desc)
+{
+	strscpy(desc, p->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vs_level, vs_level_params, vs_level_param_desc);
+
+static void apply_to_page_range_tracks_each_level(struct kunit *test)
+{
+	const struct vs_level_param *p = test->param_value;
+	struct vs_fill fill = {};
+	unsigned long addr;
+
+	vs_require_observer(test);
+	vs_set_sync_mask(test, p->level);
+	addr = vs_require_fresh(test, p->level, 1);
+	KUNIT_EXPECT_EQ(test, 0, vs_apply(test, "apply_to_page_range", true,
+					  addr, PAGE_SIZE, &fill));
+	KUNIT_EXPECT_EQ_MSG(test, vs_log.nr, 1,
+			    "apply_to_page_range populated a %s entry at %#lx with only %s in the sync mask",
+			    vs_level_name(p->level), addr, vs_level_name(p->level));
+}
+
+struct vs_existing_param {
+	bool populated;
+	const char *desc;
+};
+
+static const struct vs_existing_param vs_existing_params[] = {
+	{ false, "fresh range" },
+	{ true, "populated range" },
+};
+
+static void vs_existing_param_desc(const struct vs_existing_param *p,
+				   char *desc)
+{
+	strscpy(desc, p->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vs_existing, vs_existing_params, vs_existing_param_desc);
+
+static void vs_free_page(void *page)
+{
+	__free_page(page);
+}
+
+static struct page **vs_alloc_pages(struct kunit *test, unsigned int nr)
+{
+	struct page **pages = kunit_kcalloc(test, nr, sizeof(*pages), GFP_KERNEL);
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	for (i = 0; i < nr; i++) {
+		pages[i] = alloc_page(GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
+		KUNIT_ASSERT_EQ(test, 0,
+				kunit_add_action_or_reset(test, vs_free_page, pages[i]));
+	}
+	return pages;
+}
+
+static void apply_to_existing_page_range_creates_nothing(struct kunit *test)
+{
+	const struct vs_existing_param *p = test->param_value;
+	unsigned long size = VS_NR_PAGES * PAGE_SIZE;
+	unsigned int empty;
+	struct vs_fill fill = {};
+	unsigned long addr;
+
+	vs_require_observer(test);
+	addr = vs_require_fresh(test, PGTBL_PMD_MODIFIED, 1);
+	if (p->populated) {
+		struct vs_fill map = { .pages = vs_alloc_pages(test, VS_NR_PAGES) };
+
+		KUNIT_ASSERT_EQ(test, 0, apply_to_page_range(&init_mm, addr, size,
+							     vs_fill_pte, &map));
+	}
+	empty = vs_empty_levels(addr);
+
+	KUNIT_EXPECT_EQ(test, 0, vs_apply(test, "apply_to_existing_page_range",
+					  false, addr, size, &fill));
+	KUNIT_EXPECT_EQ_MSG(test, vs_empty_levels(addr), empty,
+			    "apply_to_existing_page_range [%#lx,%#lx) changed which levels are empty",
+			    addr, addr + size);
+	KUNIT_EXPECT_EQ_MSG(test, fill.calls, p->populated ? VS_NR_PAGES : 0,
+			    "apply_to_existing_page_range [%#lx,%#lx) must call back for each present PTE only",
+			    addr, addr + size);
+}
+
+static void apply_to_page_range_error_still_syncs(struct kunit *test)
+{
+	unsigned long size = VS_NR_PAGES * PAGE_SIZE;
+	struct vs_fill fill = {};
+	unsigned long addr;
+
+	vs_require_observer(test);
+	/* both PTE tables are created before the callback fails in the second */
+	addr = vs_require_fresh(test, PGTBL_PMD_MODIFIED, 2) + PMD_SIZE - size;
+	fill.fail_at = addr + size;
+
+	KUNIT_EXPECT_EQ(test, -EBUSY, vs_apply(test, "apply_to_page_range (callback fails)",
+					       true, addr, 2 * size, &fill));
+	KUNIT_EXPECT_EQ(test, fill.calls, VS_NR_PAGES + 1);
+}
+
+/*
+ * The i915 pattern that broke in v5.8: reserve an area and fill its PTEs
+ * through apply_to_page_range(), then read it back.
+ */
+struct vs_backing {
+	const char *desc;
+	bool by_pfn;
+};
+
+static const struct vs_backing vs_backings[] = {
+	{ "page-backed PTEs", false },
+	{ "PFN-backed PTEs", true },
+};
+
+static void vs_backing_desc(const struct vs_backing *p, char *desc)
+{
+	strscpy(desc, p->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vs_backing, vs_backings, vs_backing_desc);
+
+static void vs_fill_pattern(void *buf, unsigned int page)
+{
+	memset(buf, 0xa5 ^ page, PAGE_SIZE);
+	*(u32 *)buf = 0x5a5a0000 | page;
+}
+
+/*
+ * Map VS_NR_PAGES freshly allocated pages at a fresh range the way
+ * alloc_vm_area() users did, after writing a pattern through the pages'
+ * own addresses.  Returns the mapping's address.
+ */
+static unsigned long vs_map_i915_style(struct kunit *test, bool by_pfn,
+				       struct page ***pagesp)
+{
+	struct page **pages = vs_alloc_pages(test, VS_NR_PAGES);
+	unsigned long size = VS_NR_PAGES * PAGE_SIZE;
+	struct vs_fill fill = {};
+	unsigned long pfns[VS_NR_PAGES];
+	unsigned long addr;
+	unsigned int i;
+
+	for (i = 0; i < VS_NR_PAGES; i++) {
+		vs_fill_pattern(page_address(pages[i]), i);
+		pfns[i] = page_to_pfn(pages[i]);
+	}
+	if (by_pfn)
+		fill.pfns = pfns;
+	else
+		fill.pages = pages;
+
+	addr = vs_require_fresh(test, PGTBL_PMD_MODIFIED, 1);
+	KUNIT_ASSERT_EQ(test, 0, vs_apply(test, "apply_to_page_range (i915 style)",
+					  true, addr, size, &fill));
+	flush_cache_vmap(addr, addr + size);
+	if (pagesp)
+		*pagesp = pages;
+	return addr;
+}
+
+static void vs_expect_pattern(struct kunit *test, const char *how,
+			      const void *mapping, unsigned int nr)
+{
+	void *expect = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, expect);
+	for (i = 0; i < nr; i++) {
+		vs_fill_pattern(expect, i);
+		KUNIT_EXPECT_TRUE_MSG(test,
+				      !memcmp(mapping + i * PAGE_SIZE, expect, PAGE_SIZE),
+				      "%s: page %u at %px does not read back the pattern written through its own address",
+				      how, i, mapping + i * PAGE_SIZE);
+	}
+}
+
+static void i915_style_mapping_is_readable(struct kunit *test)
+{
+	const struct vs_backing *p = test->param_value;
+	unsigned long addr;
+
+	addr = vs_map_i915_style(test, p->by_pfn, NULL);
+	vs_expect_pattern(test, p->desc, (void *)addr, VS_NR_PAGES);
+}
+
+static void vs_vunmap(void *addr)
+{
+	vunmap(addr);
+}
+
+static void vs_memunmap(void *addr)
+{
+	memunmap(addr);
+}
+
+/*
+ * i915 maps device memory with vmap_pfn(), which refuses PFNs that have a
+ * struct page: use RAM hidden from the kernel with mem=.
+ */
+static void vmap_pfn_mapping_is_readable(struct kunit *test)
+{
+	unsigned long pfns[VS_NR_PAGES];
+	void *mapping, *own;
+	unsigned int i;
+
+	if (!IS_ENABLED(CONFIG_HAS_IOMEM))
+		kunit_skip(test, "needs CONFIG_HAS_IOMEM=y for memremap()");
+	if (!spare_ram)
+		kunit_skip(test, "needs RAM without struct pages: boot with mem=N and vmalloc_sync_kunit.spare_ram=PHYS above N");
+	for (i = 0; i < VS_NR_PAGES; i++) {
+		pfns[i] = PHYS_PFN(spare_ram) + i;
+		if (pfn_valid(pfns[i]))
+			kunit_skip(test, "spare_ram=%#lx has a struct page (pfn %#lx): boot with mem= below it",
+				   spare_ram, pfns[i]);
+	}
+
+	own = memremap(spare_ram, VS_NR_PAGES * PAGE_SIZE, MEMREMAP_WB);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, own, "memremap(%#lx)", spare_ram);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, vs_memunmap, own));
+	for (i = 0; i < VS_NR_PAGES; i++)
+		vs_fill_pattern(own + i * PAGE_SIZE, i);
+
+	vs_log_start();
+	mapping = vmap_pfn(pfns, VS_NR_PAGES, PAGE_KERNEL);
+	vs_log_stop();
+	KUNIT_ASSERT_NOT_NULL(test, mapping);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, vs_vunmap, mapping));
+
+	for (i = 0; i < min(vs_log.nr, VS_MAX_CALLS); i++)
+		KUNIT_EXPECT_TRUE_MSG(test,
+				      vs_log.calls[i].start <= (unsigned long)mapping &&
+				      vs_log.calls[i].end >= (unsigned long)mapping +
+							     VS_NR_PAGES * PAGE_SIZE,
+				      "vmap_pfn at %px: sync call [%#lx,%#lx) does not cover the mapping",
+				      mapping, vs_log.calls[i].start, vs_log.calls[i].end);
+	vs_expect_pattern(test, "vmap_pfn", mapping, VS_NR_PAGES);
+}
+
+/*
+ * Cross-address-space visibility: an mm that existed before the mapping
+ * must resolve it to init_mm's tables once the walker returns.
+ */
+static pte_t *vs_pte_table(pgd_t *pgd, unsigned long addr)
+{
+	p4d_t *p4d;
+	pud_t *pud;
+	pmd_t *pmd;
+
+	if (pgd_none(*pgd))
+		return NULL;
+	p4d = p4d_offset(pgd, addr);
+	if (p4d_none(*p4d))
+		return NULL;
+	pud = pud_offset(p4d, addr);
+	if (pud_none(*pud))
+		return NULL;
+	pmd = pmd_offset(pud, addr);
+	if (pmd_none(*pmd) || pmd_leaf(*pmd))
+		return NULL;
+	return pte_offset_kernel(pmd, addr);
+}
+
+struct vs_reader {
+	struct mm_struct *mm;
+	const void *mapping;
+	void *copy;
+	struct completion done;
+};
+
+static int vs_reader_fn(void *data)
+{
+	struct vs_reader *r = data;
+
+	kthread_use_mm(r->mm);
+	memcpy(r->copy, r->mapping, VS_NR_PAGES * PAGE_SIZE);
+	kthread_unuse_mm(r->mm);
+	complete(&r->done);
+	return 0;
+}
+
+static void vs_mmput(void *mm)
+{
+	mmput(mm);
+}
+
+static void vs_kthread_stop(void *task)
+{
+	kthread_stop(task);
+	put_task_struct(task);
+}
+
+static void other_mm_sees_new_tables(struct kunit *test)
+{
+	struct vs_reader reader = {};
+	struct task_struct *task;
+	struct page **pages;
+	unsigned long addr;
+	unsigned int i;
+
+	if (!IS_ENABLED(CONFIG_ARCH_SYNCS_KERNEL_MAPPINGS))
+		kunit_skip(test, "the architecture has no arch_sync_kernel_mappings() of its own: other mms need not map kernel space, only the call log is checked");
+
+	reader.mm = mm_alloc();
+	KUNIT_ASSERT_NOT_NULL(test, reader.mm);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, vs_mmput, reader.mm));
+
+	addr = vs_map_i915_style(test, false, &pages);
+
+	/*
+	 * Walk the tables rather than touching the memory first: x86-32
+	 * repairs a missing PMD entry lazily in vmalloc_fault(), which would
+	 * hide a missing sync.
+	 */
+	for (i = 0; i < VS_NR_PAGES; i++) {
+		unsigned long a = addr + i * PAGE_SIZE;
+		pte_t *want = vs_pte_table(pgd_offset_k(a), a);
+		pte_t *seen = vs_pte_table(pgd_offset(reader.mm, a), a);
+
+		KUNIT_ASSERT_NOT_NULL(test, want);
+		KUNIT_EXPECT_PTR_EQ_MSG(test, seen, want,
+					"mm created before apply_to_page_range [%#lx,%#lx) resolves %#lx to another PTE table than init_mm: the new upper-level entry was not synced",
+					addr, addr + VS_NR_PAGES * PAGE_SIZE, a);
+	}
+
+	reader.mapping = (void *)addr;
+	reader.copy = kunit_kzalloc(test, VS_NR_PAGES * PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, reader.copy);
+	init_completion(&reader.done);
+	task = kthread_run(vs_reader_fn, &reader, "vmalloc_sync_reader");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	get_task_struct(task);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, vs_kthread_stop, task));
+	KUNIT_ASSERT_TRUE_MSG(test, wait_for_completion_timeout(&reader.done, 10 * HZ),
+			      "kthread reading [%#lx,...) through another mm did not finish",
+			      addr);
+	vs_expect_pattern(test, "read from a kthread using an older mm",
+			  reader.copy, VS_NR_PAGES);
+}
+
+static struct kunit_case vmalloc_sync_test_cases[] = {
+	KUNIT_CASE_PARAM(apply_to_page_range_syncs_new_levels, vs_apply_gen_params),
+	KUNIT_CASE_PARAM(apply_to_page_range_tracks_each_level, vs_level_gen_params),
+	KUNIT_CASE_PARAM(apply_to_existing_page_range_creates_nothing,
+			 vs_existing_gen_params),
+	KUNIT_CASE(apply_to_page_range_error_still_syncs),
+	KUNIT_CASE_PARAM(i915_style_mapping_is_readable, vs_backing_gen_params),
+	KUNIT_CASE(vmap_pfn_mapping_is_readable),
+	KUNIT_CASE(other_mm_sees_new_tables),
+	{}
+};
+
+static struct kunit_suite vmalloc_sync_test_suite = {
+	.name = "vmalloc_sync",
+	.suite_init = vs_suite_init,
+	.suite_exit = vs_suite_exit,
+	.test_cases = vmalloc_sync_test_cases,
+};
+
+kunit_test_suite(vmalloc_sync_test_suite);
+
+MODULE_DESCRIPTION("KUnit tests for kernel page-table sync (arch_sync_kernel_mappings)");
+MODULE_LICENSE("GPL");
