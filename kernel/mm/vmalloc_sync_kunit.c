@@ -19,6 +19,7 @@
  */
 
 #include <kunit/test.h>
+#include <linux/cacheflush.h>
 #include <linux/completion.h>
 #include <linux/io.h>
 #include <linux/kprobes.h>
@@ -29,7 +30,6 @@
 #include <linux/sched/mm.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
-#include <asm/cacheflush.h>
 
 /* The upper levels the tracking knows about, as pgtbl_mod_mask bits. */
 #define VS_UPPER_LEVELS	(PGTBL_PGD_MODIFIED | PGTBL_P4D_MODIFIED | \
@@ -59,8 +59,8 @@ static struct {
 	struct vs_call calls[VS_MAX_CALLS];
 } vs_log;
 
-/* Why calls cannot be observed on this kernel; NULL when they can. */
-static const char *vs_no_observer;
+/* 0 when calls can be observed, else why not (see vs_require_observer()) */
+static int vs_observer_err;
 
 static void vs_record(unsigned long start, unsigned long end)
 {
@@ -118,9 +118,10 @@ static void vs_restore_sync_mask(void *mask)
  */
 static void vs_set_sync_mask(struct kunit *test, unsigned int mask)
 {
+	void *old = (void *)(unsigned long)pgtable_sync_recorder_mask;
+
 	KUNIT_ASSERT_EQ(test, 0,
-			kunit_add_action_or_reset(test, vs_restore_sync_mask,
-						  (void *)(unsigned long)pgtable_sync_recorder_mask));
+			kunit_add_action_or_reset(test, vs_restore_sync_mask, old));
 	pgtable_sync_recorder_mask = mask;
 }
 #else
@@ -130,29 +131,23 @@ static void vs_attach_recorder(void (*recorder)(unsigned long, unsigned long))
 
 static void vs_set_sync_mask(struct kunit *test, unsigned int mask)
 {
-	kunit_skip(test, "the sync mask is the architecture's own: narrowing it needs CONFIG_DEBUG_PGTABLE_SYNC_RECORDER=y");
+	kunit_skip(test,
+		   "the sync mask is the architecture's own: narrowing it needs CONFIG_DEBUG_PGTABLE_SYNC_RECORDER=y");
 }
 #endif
 
 static int vs_suite_init(struct kunit_suite *suite)
 {
-	int ret;
-
 	if (IS_ENABLED(CONFIG_DEBUG_PGTABLE_SYNC_RECORDER)) {
 		vs_attach_recorder(vs_record);
 		return 0;
 	}
 	if (!IS_ENABLED(CONFIG_KPROBES)) {
-		vs_no_observer = "arch_sync_kernel_mappings() cannot be observed: needs CONFIG_KPROBES=y (architecture sync) or CONFIG_DEBUG_PGTABLE_SYNC_RECORDER=y (no architecture sync)";
+		vs_observer_err = -EOPNOTSUPP;
 		return 0;
 	}
-	ret = register_kprobe(&vs_sync_kprobe);
-	if (ret) {
-		vs_no_observer = "register_kprobe(arch_sync_kernel_mappings) failed: the symbol is missing (no architecture sync) or not probeable";
-		pr_info("vmalloc_sync: register_kprobe: %d\n", ret);
-		return 0;
-	}
-	vs_kprobe_registered = true;
+	vs_observer_err = register_kprobe(&vs_sync_kprobe);
+	vs_kprobe_registered = !vs_observer_err;
 	return 0;
 }
 
@@ -163,13 +158,18 @@ static void vs_suite_exit(struct kunit_suite *suite)
 	if (vs_kprobe_registered)
 		unregister_kprobe(&vs_sync_kprobe);
 	vs_kprobe_registered = false;
-	vs_no_observer = NULL;
+	vs_observer_err = 0;
 }
 
 static void vs_require_observer(struct kunit *test)
 {
-	if (vs_no_observer)
-		kunit_skip(test, "%s", vs_no_observer);
+	if (vs_observer_err == -EOPNOTSUPP)
+		kunit_skip(test,
+			   "needs CONFIG_KPROBES=y (architecture sync) or CONFIG_DEBUG_PGTABLE_SYNC_RECORDER=y (no architecture sync) to observe arch_sync_kernel_mappings()");
+	if (vs_observer_err)
+		kunit_skip(test,
+			   "register_kprobe(arch_sync_kernel_mappings) failed with %d: the architecture has no sync of its own (enable CONFIG_DEBUG_PGTABLE_SYNC_RECORDER) or it is not probeable",
+			   vs_observer_err);
 }
 
 static void vs_log_start(void)
@@ -301,6 +301,14 @@ static void vs_format_calls(char *buf, size_t len)
  * The empty upper-level entries over [start, end), one sample per PMD
  * entry: every upper-level entry covers at least one of them.
  */
+/* pmd_addr_end() returns @end when the PMD is folded: step by hand */
+static unsigned long vs_next_pmd(unsigned long addr, unsigned long end)
+{
+	unsigned long next = (addr + PMD_SIZE) & PMD_MASK;
+
+	return next - 1 < end - 1 ? next : end;
+}
+
 struct vs_snapshot {
 	unsigned long start;
 	unsigned long end;
@@ -323,7 +331,7 @@ static void vs_snapshot(struct kunit *test, struct vs_snapshot *snap,
 				    start, end);
 		snap->addr[snap->nr] = addr;
 		snap->empty[snap->nr++] = vs_empty_levels(addr);
-		addr = pmd_addr_end(addr, end);
+		addr = vs_next_pmd(addr, end);
 	} while (addr != end);
 }
 
@@ -384,7 +392,7 @@ static void vs_expect_sync(struct kunit *test, const char *walker,
 			    sync_mask, calls);
 	for (i = 0; i < before->nr; i++) {
 		unsigned long start = before->addr[i];
-		unsigned long end = pmd_addr_end(start, before->end);
+		unsigned long end = vs_next_pmd(start, before->end);
 
 		if (!(before->empty[i] & ~after->empty[i] & sync_mask))
 			continue;
@@ -427,11 +435,10 @@ static unsigned long vs_reserve_fresh(struct kunit *test, unsigned int level,
 	struct vm_struct *area;
 	unsigned int i;
 
-	if (!vs_level_real(level))
+	if (!vs_level_real(level) || size > VMALLOC_END - VMALLOC_START)
 		return 0;
 
-	for (; addr >= VMALLOC_START && addr < VMALLOC_END &&
-	       size <= VMALLOC_END - addr; addr += span) {
+	for (; addr >= VMALLOC_START && addr <= VMALLOC_END - size; addr += span) {
 		unsigned int empty = vs_empty_levels(addr);
 
 		if (empty & (level - 1)) {
@@ -472,11 +479,13 @@ static unsigned long vs_require_fresh(struct kunit *test, unsigned int level,
 	unsigned long addr;
 
 	if (!vs_level_real(level))
-		kunit_skip(test, "a %s entry is never empty here: the level below it is folded on this architecture",
+		kunit_skip(test,
+			   "a %s entry is never empty here: the level below it is folded on this architecture",
 			   vs_level_name(level));
 	addr = vs_reserve_fresh(test, level, count);
 	if (!addr)
-		kunit_skip(test, "no vmalloc range with %u empty %s entr%s below populated upper levels (the architecture preallocates this level)",
+		kunit_skip(test,
+			   "no vmalloc range with %u empty %s entr%s below populated upper levels (the architecture preallocates this level)",
 			   count, vs_level_name(level), count > 1 ? "ies" : "y");
 	return addr;
 }
@@ -526,7 +535,7 @@ static int vs_apply(struct kunit *test, const char *walker, bool create,
 						   vs_fill_pte, fill);
 	vs_log_stop();
 	vs_snapshot(test, &after, start, start + size);
-	if (!vs_no_observer)
+	if (!vs_observer_err)
 		vs_expect_sync(test, walker, &before, &after);
 	return ret;
 }
@@ -746,8 +755,7 @@ static void vs_fill_pattern(void *buf, unsigned int page)
  * alloc_vm_area() users did, after writing a pattern through the pages'
  * own addresses.  Returns the mapping's address.
  */
-static unsigned long vs_map_i915_style(struct kunit *test, bool by_pfn,
-				       struct page ***pagesp)
+static unsigned long vs_map_i915_style(struct kunit *test, bool by_pfn)
 {
 	struct page **pages = vs_alloc_pages(test, VS_NR_PAGES);
 	unsigned long size = VS_NR_PAGES * PAGE_SIZE;
@@ -769,8 +777,6 @@ static unsigned long vs_map_i915_style(struct kunit *test, bool by_pfn,
 	KUNIT_ASSERT_EQ(test, 0, vs_apply(test, "apply_to_page_range (i915 style)",
 					  true, addr, size, &fill));
 	flush_cache_vmap(addr, addr + size);
-	if (pagesp)
-		*pagesp = pages;
 	return addr;
 }
 
@@ -785,8 +791,8 @@ static void vs_expect_pattern(struct kunit *test, const char *how,
 		vs_fill_pattern(expect, i);
 		KUNIT_EXPECT_TRUE_MSG(test,
 				      !memcmp(mapping + i * PAGE_SIZE, expect, PAGE_SIZE),
-				      "%s: page %u at %px does not read back the pattern written through its own address",
-				      how, i, mapping + i * PAGE_SIZE);
+				      "%s: page %u at %#lx does not read back the pattern written through its own address",
+				      how, i, (unsigned long)mapping + i * PAGE_SIZE);
 	}
 }
 
@@ -795,7 +801,7 @@ static void i915_style_mapping_is_readable(struct kunit *test)
 	const struct vs_backing *p = test->param_value;
 	unsigned long addr;
 
-	addr = vs_map_i915_style(test, p->by_pfn, NULL);
+	addr = vs_map_i915_style(test, p->by_pfn);
 	vs_expect_pattern(test, p->desc, (void *)addr, VS_NR_PAGES);
 }
 
@@ -822,11 +828,13 @@ static void vmap_pfn_mapping_is_readable(struct kunit *test)
 	if (!IS_ENABLED(CONFIG_HAS_IOMEM))
 		kunit_skip(test, "needs CONFIG_HAS_IOMEM=y for memremap()");
 	if (!spare_ram)
-		kunit_skip(test, "needs RAM without struct pages: boot with mem=N and vmalloc_sync_kunit.spare_ram=PHYS above N");
+		kunit_skip(test,
+			   "needs RAM without struct pages: boot with mem=N and vmalloc_sync_kunit.spare_ram=PHYS above N");
 	for (i = 0; i < VS_NR_PAGES; i++) {
 		pfns[i] = PHYS_PFN(spare_ram) + i;
 		if (pfn_valid(pfns[i]))
-			kunit_skip(test, "spare_ram=%#lx has a struct page (pfn %#lx): boot with mem= below it",
+			kunit_skip(test,
+				   "spare_ram=%#lx has a struct page (pfn %#lx): boot with mem= below it",
 				   spare_ram, pfns[i]);
 	}
 
@@ -847,8 +855,9 @@ static void vmap_pfn_mapping_is_readable(struct kunit *test)
 				      vs_log.calls[i].start <= (unsigned long)mapping &&
 				      vs_log.calls[i].end >= (unsigned long)mapping +
 							     VS_NR_PAGES * PAGE_SIZE,
-				      "vmap_pfn at %px: sync call [%#lx,%#lx) does not cover the mapping",
-				      mapping, vs_log.calls[i].start, vs_log.calls[i].end);
+				      "vmap_pfn at %#lx: sync call [%#lx,%#lx) does not cover the mapping",
+				      (unsigned long)mapping, vs_log.calls[i].start,
+				      vs_log.calls[i].end);
 	vs_expect_pattern(test, "vmap_pfn", mapping, VS_NR_PAGES);
 }
 
@@ -909,18 +918,18 @@ static void other_mm_sees_new_tables(struct kunit *test)
 {
 	struct vs_reader reader = {};
 	struct task_struct *task;
-	struct page **pages;
 	unsigned long addr;
 	unsigned int i;
 
 	if (!IS_ENABLED(CONFIG_ARCH_SYNCS_KERNEL_MAPPINGS))
-		kunit_skip(test, "the architecture has no arch_sync_kernel_mappings() of its own: other mms need not map kernel space, only the call log is checked");
+		kunit_skip(test,
+			   "the architecture has no arch_sync_kernel_mappings() of its own: other mms need not map kernel space, only the call log is checked");
 
 	reader.mm = mm_alloc();
 	KUNIT_ASSERT_NOT_NULL(test, reader.mm);
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, vs_mmput, reader.mm));
 
-	addr = vs_map_i915_style(test, false, &pages);
+	addr = vs_map_i915_style(test, false);
 
 	/*
 	 * Walk the tables rather than touching the memory first: x86-32
