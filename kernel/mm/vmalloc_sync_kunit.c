@@ -31,6 +31,8 @@
 #include <linux/string.h>
 #include <linux/vmalloc.h>
 
+#include "internal.h"
+
 /* The upper levels the tracking knows about, as pgtbl_mod_mask bits. */
 #define VS_UPPER_LEVELS	(PGTBL_PGD_MODIFIED | PGTBL_P4D_MODIFIED | \
 			 PGTBL_PUD_MODIFIED | PGTBL_PMD_MODIFIED)
@@ -247,7 +249,8 @@ static unsigned int vs_levels_from(unsigned int level)
 /*
  * Which upper-level entries of init_mm covering @addr are empty, as
  * PGTBL_*_MODIFIED bits: the first empty entry and every real level below
- * it, which does not exist yet either.
+ * it, which does not exist yet either.  A huge (leaf) entry is populated
+ * and ends the walk.
  */
 static unsigned int vs_empty_levels(unsigned long addr)
 {
@@ -264,6 +267,8 @@ static unsigned int vs_empty_levels(unsigned long addr)
 	pud = pud_offset(p4d, addr);
 	if (pud_none(*pud))
 		return vs_levels_from(PGTBL_PUD_MODIFIED);
+	if (pud_leaf(*pud))
+		return 0;
 	pmd = pmd_offset(pud, addr);
 	if (pmd_none(*pmd))
 		return PGTBL_PMD_MODIFIED;
@@ -335,14 +340,17 @@ static void vs_snapshot(struct kunit *test, struct vs_snapshot *snap,
 	} while (addr != end);
 }
 
-/* Levels that were empty in @before and are populated in @after. */
-static unsigned int vs_new_levels(const struct vs_snapshot *before,
-				  const struct vs_snapshot *after)
+/*
+ * Levels whose entries changed between empty and populated, either way: a
+ * new table or huge entry, or a huge entry that was cleared.
+ */
+static unsigned int vs_changed_levels(const struct vs_snapshot *before,
+				      const struct vs_snapshot *after)
 {
 	unsigned int i, levels = 0;
 
 	for (i = 0; i < before->nr; i++)
-		levels |= before->empty[i] & ~after->empty[i];
+		levels |= before->empty[i] ^ after->empty[i];
 	return levels;
 }
 
@@ -362,42 +370,42 @@ static bool vs_covered(unsigned long start, unsigned long end)
 }
 
 /*
- * The property under test: a walker that populated new upper levels syncs
- * exactly once over a range covering them when they intersect
- * ARCH_PAGE_TABLE_SYNC_MASK, and never syncs otherwise.
+ * The property under test: a walker that populated or cleared upper-level
+ * entries syncs exactly once over a range covering them when their levels
+ * intersect ARCH_PAGE_TABLE_SYNC_MASK, and never syncs otherwise.
  */
 static void vs_expect_sync(struct kunit *test, const char *walker,
 			   const struct vs_snapshot *before,
 			   const struct vs_snapshot *after)
 {
 	unsigned int sync_mask = ARCH_PAGE_TABLE_SYNC_MASK;
-	unsigned int created = vs_new_levels(before, after);
+	unsigned int changed = vs_changed_levels(before, after);
 	char levels[32], calls[160];
 	unsigned int i;
 
-	vs_format_levels(levels, sizeof(levels), created);
+	vs_format_levels(levels, sizeof(levels), changed);
 	vs_format_calls(calls, sizeof(calls));
 
-	if (!(created & sync_mask)) {
+	if (!(changed & sync_mask)) {
 		KUNIT_EXPECT_EQ_MSG(test, vs_log.nr, 0,
-				    "%s [%#lx,%#lx): new levels %s, sync mask %#x: expected no arch_sync_kernel_mappings() call, observed %s",
+				    "%s [%#lx,%#lx): changed levels %s, sync mask %#x: expected no arch_sync_kernel_mappings() call, observed %s",
 				    walker, before->start, before->end, levels,
 				    sync_mask, calls);
 		return;
 	}
 
 	KUNIT_EXPECT_EQ_MSG(test, vs_log.nr, 1,
-			    "%s [%#lx,%#lx): new levels %s, sync mask %#x: expected exactly one arch_sync_kernel_mappings() call, observed %s",
+			    "%s [%#lx,%#lx): changed levels %s, sync mask %#x: expected exactly one arch_sync_kernel_mappings() call, observed %s",
 			    walker, before->start, before->end, levels,
 			    sync_mask, calls);
 	for (i = 0; i < before->nr; i++) {
 		unsigned long start = before->addr[i];
 		unsigned long end = vs_next_pmd(start, before->end);
 
-		if (!(before->empty[i] & ~after->empty[i] & sync_mask))
+		if (!((before->empty[i] ^ after->empty[i]) & sync_mask))
 			continue;
 		KUNIT_EXPECT_TRUE_MSG(test, vs_covered(start, end),
-				      "%s [%#lx,%#lx): new levels %s, sync mask %#x: [%#lx,%#lx) changed but is not covered by the sync calls observed: %s",
+				      "%s [%#lx,%#lx): changed levels %s, sync mask %#x: [%#lx,%#lx) changed but is not covered by the sync calls observed: %s",
 				      walker, before->start, before->end,
 				      levels, sync_mask, start, end, calls);
 	}
@@ -519,24 +527,39 @@ static int vs_fill_pte(pte_t *pte, unsigned long addr, void *data)
 	return 0;
 }
 
+/* Snapshot [start, end) and record sync calls until vs_check(). */
+static void vs_watch(struct kunit *test, struct vs_snapshot *before,
+		     unsigned long start, unsigned long end)
+{
+	vs_snapshot(test, before, start, end);
+	vs_log_start();
+}
+
+static void vs_check(struct kunit *test, const char *walker,
+		     const struct vs_snapshot *before)
+{
+	struct vs_snapshot after;
+
+	vs_log_stop();
+	vs_snapshot(test, &after, before->start, before->end);
+	if (!vs_observer_err)
+		vs_expect_sync(test, walker, before, &after);
+}
+
 static int vs_apply(struct kunit *test, const char *walker, bool create,
 		    unsigned long start, unsigned long size,
 		    struct vs_fill *fill)
 {
-	struct vs_snapshot before, after;
+	struct vs_snapshot before;
 	int ret;
 
-	vs_snapshot(test, &before, start, start + size);
-	vs_log_start();
+	vs_watch(test, &before, start, start + size);
 	if (create)
 		ret = apply_to_page_range(&init_mm, start, size, vs_fill_pte, fill);
 	else
 		ret = apply_to_existing_page_range(&init_mm, start, size,
 						   vs_fill_pte, fill);
-	vs_log_stop();
-	vs_snapshot(test, &after, start, start + size);
-	if (!vs_observer_err)
-		vs_expect_sync(test, walker, &before, &after);
+	vs_check(test, walker, &before);
 	return ret;
 }
 
@@ -659,6 +682,12 @@ static void vs_existing_param_desc(const struct vs_existing_param *p,
 
 KUNIT_ARRAY_PARAM(vs_existing, vs_existing_params, vs_existing_param_desc);
 
+static void vs_kthread_stop(void *task)
+{
+	kthread_stop(task);
+	put_task_struct(task);
+}
+
 static void vs_free_page(void *page)
 {
 	__free_page(page);
@@ -721,6 +750,165 @@ static void apply_to_page_range_error_still_syncs(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, -EBUSY, vs_apply(test, "apply_to_page_range (callback fails)",
 					       true, addr, 2 * size, &fill));
 	KUNIT_EXPECT_EQ(test, fill.calls, VS_NR_PAGES + 1);
+}
+
+/*
+ * The vmalloc.c walkers: vmap()/vmalloc() (vmap_pages_range_noflush()),
+ * ioremap (vmap_page_range()), and vunmap_range().
+ */
+enum vs_walker {
+	VS_VMAP_PAGES,
+	VS_VMAP_PHYS,
+	VS_VMAP_HUGE_PMD,
+	VS_VUNMAP_PTES,
+	VS_VUNMAP_HUGE_PMD,
+};
+
+struct vs_walker_param {
+	enum vs_walker walker;
+	unsigned int fresh;	/* level that is empty before the call */
+	const char *desc;
+};
+
+static const struct vs_walker_param vs_walker_params[] = {
+	{ VS_VMAP_PAGES, PGTBL_PMD_MODIFIED, "vmap_pages_range, new PTE table" },
+	{ VS_VMAP_PAGES, PGTBL_PUD_MODIFIED, "vmap_pages_range, new PMD table" },
+	{ VS_VMAP_PHYS, PGTBL_PMD_MODIFIED, "vmap_page_range, new PTE table" },
+	{ VS_VMAP_PHYS, PGTBL_PUD_MODIFIED, "vmap_page_range, new PMD table" },
+	{ VS_VMAP_HUGE_PMD, PGTBL_PMD_MODIFIED, "vmap_page_range, huge PMD" },
+	{ VS_VUNMAP_PTES, PGTBL_PMD_MODIFIED, "vunmap_range, 4 KiB PTEs" },
+	{ VS_VUNMAP_HUGE_PMD, PGTBL_PMD_MODIFIED, "vunmap_range, huge PMD" },
+};
+
+static void vs_walker_param_desc(const struct vs_walker_param *p, char *desc)
+{
+	strscpy(desc, p->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vs_walker, vs_walker_params, vs_walker_param_desc);
+
+static void vs_free_pages(void *page)
+{
+	__free_pages(page, compound_order(page));
+}
+
+/* Physically contiguous, naturally aligned memory of 2^order pages. */
+static phys_addr_t vs_alloc_contig(struct kunit *test, unsigned int order)
+{
+	struct page *page = alloc_pages(GFP_KERNEL | __GFP_COMP | __GFP_NOWARN,
+					order);
+
+	if (!page)
+		kunit_skip(test, "no %lu KiB of contiguous memory for a huge mapping",
+			   (PAGE_SIZE << order) / 1024);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, vs_free_pages, page));
+	return page_to_phys(page);
+}
+
+/* Map [addr, addr + PMD_SIZE) with one huge PMD, or skip saying why not. */
+static int vs_vmap_huge_pmd(struct kunit *test, unsigned long addr,
+			    phys_addr_t phys)
+{
+	int ret = vmap_page_range(addr, addr + PMD_SIZE, phys, PAGE_KERNEL);
+
+	if (!ret && !pmd_leaf(*pmd_off_k(addr)))
+		kunit_skip(test,
+			   "vmap_page_range() mapped PMD-aligned memory with PTEs: huge ioremap is off (nohugeiomap?)");
+	return ret;
+}
+
+static void vmalloc_walkers_sync_changed_levels(struct kunit *test)
+{
+	const struct vs_walker_param *p = test->param_value;
+	bool huge = p->walker == VS_VMAP_HUGE_PMD || p->walker == VS_VUNMAP_HUGE_PMD;
+	unsigned long size = huge ? PMD_SIZE : VS_NR_PAGES * PAGE_SIZE;
+	struct vs_snapshot before;
+	struct page **pages = NULL;
+	phys_addr_t phys = 0;
+	unsigned long addr;
+	int ret = 0;
+
+	vs_require_observer(test);
+	if (huge && !(IS_ENABLED(CONFIG_HAVE_ARCH_HUGE_VMAP) &&
+		      arch_vmap_pmd_supported(PAGE_KERNEL)))
+		kunit_skip(test,
+			   "the architecture maps no huge PMDs in vmalloc space (CONFIG_HAVE_ARCH_HUGE_VMAP, arch_vmap_pmd_supported())");
+
+	/* before the range, so that the range is unmapped before they are freed */
+	if (p->walker == VS_VMAP_PAGES || p->walker == VS_VUNMAP_PTES)
+		pages = vs_alloc_pages(test, VS_NR_PAGES);
+	else
+		phys = vs_alloc_contig(test, get_order(size));
+	addr = vs_require_fresh(test, p->fresh, 1);
+
+	if (p->walker == VS_VUNMAP_PTES)
+		KUNIT_ASSERT_EQ(test, 0, vmap_pages_range_noflush(addr, addr + size,
+								  PAGE_KERNEL, pages,
+								  PAGE_SHIFT));
+	if (p->walker == VS_VUNMAP_HUGE_PMD)
+		KUNIT_ASSERT_EQ(test, 0, vs_vmap_huge_pmd(test, addr, phys));
+
+	vs_watch(test, &before, addr, addr + size);
+	switch (p->walker) {
+	case VS_VMAP_PAGES:
+		ret = vmap_pages_range_noflush(addr, addr + size, PAGE_KERNEL,
+					       pages, PAGE_SHIFT);
+		break;
+	case VS_VMAP_PHYS:
+		ret = vmap_page_range(addr, addr + size, phys, PAGE_KERNEL);
+		break;
+	case VS_VMAP_HUGE_PMD:
+		ret = vmap_page_range(addr, addr + size, phys, PAGE_KERNEL);
+		break;
+	default:
+		vunmap_range(addr, addr + size);
+		break;
+	}
+	vs_check(test, p->desc, &before);
+	KUNIT_EXPECT_EQ_MSG(test, ret, 0, "%s [%#lx,%#lx)", p->desc, addr, addr + size);
+	if (p->walker == VS_VMAP_HUGE_PMD && !pmd_leaf(*pmd_off_k(addr)))
+		kunit_info(test, "%s: mapped with PTEs, huge ioremap is off (nohugeiomap?)",
+			   p->desc);
+}
+
+/*
+ * Other tasks map and unmap elsewhere in vmalloc space meanwhile: the
+ * calls made for this task's fresh ranges must stay exactly as expected.
+ */
+static int vs_vmalloc_churn(void *unused)
+{
+	while (!kthread_should_stop()) {
+		vfree(vmalloc(VS_NR_PAGES * PAGE_SIZE));
+		cond_resched();
+	}
+	return 0;
+}
+
+#define VS_CHURN_THREADS	2
+#define VS_CHURN_ROUNDS		16
+
+static void apply_to_page_range_exact_under_concurrent_vmalloc(struct kunit *test)
+{
+	struct task_struct *task;
+	unsigned long addr;
+	unsigned int i;
+
+	vs_require_observer(test);
+	for (i = 0; i < VS_CHURN_THREADS; i++) {
+		task = kthread_run(vs_vmalloc_churn, NULL, "vmalloc_sync_churn/%u", i);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+		get_task_struct(task);
+		KUNIT_ASSERT_EQ(test, 0,
+				kunit_add_action_or_reset(test, vs_kthread_stop, task));
+	}
+	for (i = 0; i < VS_CHURN_ROUNDS; i++) {
+		struct vs_fill fill = {};
+
+		addr = vs_require_fresh(test, PGTBL_PMD_MODIFIED, 1);
+		KUNIT_EXPECT_EQ(test, 0, vs_apply(test, "apply_to_page_range (concurrent vmalloc)",
+						  true, addr, VS_NR_PAGES * PAGE_SIZE,
+						  &fill));
+	}
 }
 
 /*
@@ -817,7 +1005,8 @@ static void vs_memunmap(void *addr)
 
 /*
  * i915 maps device memory with vmap_pfn(), which refuses PFNs that have a
- * struct page: use RAM hidden from the kernel with mem=.
+ * struct page: use RAM hidden from the kernel with mem=.  With SPARSEMEM a
+ * boot-time section is valid as a whole, so mem= must end on a section.
  */
 static void vmap_pfn_mapping_is_readable(struct kunit *test)
 {
@@ -908,12 +1097,6 @@ static void vs_mmput(void *mm)
 	mmput(mm);
 }
 
-static void vs_kthread_stop(void *task)
-{
-	kthread_stop(task);
-	put_task_struct(task);
-}
-
 static void other_mm_sees_new_tables(struct kunit *test)
 {
 	struct vs_reader reader = {};
@@ -968,6 +1151,8 @@ static struct kunit_case vmalloc_sync_test_cases[] = {
 	KUNIT_CASE_PARAM(apply_to_existing_page_range_creates_nothing,
 			 vs_existing_gen_params),
 	KUNIT_CASE(apply_to_page_range_error_still_syncs),
+	KUNIT_CASE_PARAM(vmalloc_walkers_sync_changed_levels, vs_walker_gen_params),
+	KUNIT_CASE(apply_to_page_range_exact_under_concurrent_vmalloc),
 	KUNIT_CASE_PARAM(i915_style_mapping_is_readable, vs_backing_gen_params),
 	KUNIT_CASE(vmap_pfn_mapping_is_readable),
 	KUNIT_CASE(other_mm_sees_new_tables),
