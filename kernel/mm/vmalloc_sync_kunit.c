@@ -28,6 +28,7 @@
 #include <linux/moduleparam.h>
 #include <linux/pgtable.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/task.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
 
@@ -753,7 +754,7 @@ static void apply_to_page_range_error_still_syncs(struct kunit *test)
 }
 
 /*
- * The vmalloc.c walkers: vmap()/vmalloc() (vmap_pages_range_noflush()),
+ * The vmalloc.c walkers: vmap()/vmalloc() (__vmap_pages_range_noflush()),
  * ioremap (vmap_page_range()), and vunmap_range().
  */
 enum vs_walker {
@@ -842,7 +843,7 @@ static void vmalloc_walkers_sync_changed_levels(struct kunit *test)
 	addr = vs_require_fresh(test, p->fresh, 1);
 
 	if (p->walker == VS_VUNMAP_PTES)
-		KUNIT_ASSERT_EQ(test, 0, vmap_pages_range_noflush(addr, addr + size,
+		KUNIT_ASSERT_EQ(test, 0, __vmap_pages_range_noflush(addr, addr + size,
 								  PAGE_KERNEL, pages,
 								  PAGE_SHIFT));
 	if (p->walker == VS_VUNMAP_HUGE_PMD)
@@ -851,7 +852,7 @@ static void vmalloc_walkers_sync_changed_levels(struct kunit *test)
 	vs_watch(test, &before, addr, addr + size);
 	switch (p->walker) {
 	case VS_VMAP_PAGES:
-		ret = vmap_pages_range_noflush(addr, addr + size, PAGE_KERNEL,
+		ret = __vmap_pages_range_noflush(addr, addr + size, PAGE_KERNEL,
 					       pages, PAGE_SHIFT);
 		break;
 	case VS_VMAP_PHYS:
