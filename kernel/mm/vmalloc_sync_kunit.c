@@ -843,9 +843,9 @@ static void vmalloc_walkers_sync_changed_levels(struct kunit *test)
 	addr = vs_require_fresh(test, p->fresh, 1);
 
 	if (p->walker == VS_VUNMAP_PTES)
-		KUNIT_ASSERT_EQ(test, 0, __vmap_pages_range_noflush(addr, addr + size,
-								  PAGE_KERNEL, pages,
-								  PAGE_SHIFT));
+		KUNIT_ASSERT_EQ(test, 0,
+				__vmap_pages_range_noflush(addr, addr + size, PAGE_KERNEL,
+							   pages, PAGE_SHIFT));
 	if (p->walker == VS_VUNMAP_HUGE_PMD)
 		KUNIT_ASSERT_EQ(test, 0, vs_vmap_huge_pmd(test, addr, phys));
 
@@ -853,7 +853,7 @@ static void vmalloc_walkers_sync_changed_levels(struct kunit *test)
 	switch (p->walker) {
 	case VS_VMAP_PAGES:
 		ret = __vmap_pages_range_noflush(addr, addr + size, PAGE_KERNEL,
-					       pages, PAGE_SHIFT);
+						 pages, PAGE_SHIFT);
 		break;
 	case VS_VMAP_PHYS:
 		ret = vmap_page_range(addr, addr + size, phys, PAGE_KERNEL);
