@@ -583,12 +583,7 @@ static const struct vs_apply_param vs_apply_params[] = {
 	{ VS_POPULATED, "already populated" },
 };
 
-static void vs_apply_param_desc(const struct vs_apply_param *p, char *desc)
-{
-	strscpy(desc, p->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(vs_apply, vs_apply_params, vs_apply_param_desc);
+KUNIT_ARRAY_PARAM_DESC(vs_apply, vs_apply_params, desc);
 
 static void apply_to_page_range_syncs_new_levels(struct kunit *test)
 {
@@ -642,12 +637,7 @@ static const struct vs_level_param vs_level_params[] = {
 	{ PGTBL_PMD_MODIFIED, "PMD entry populated" },
 };
 
-static void vs_level_param_desc(const struct vs_level_param *p, char *desc)
-{
-	strscpy(desc, p->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(vs_level, vs_level_params, vs_level_param_desc);
+KUNIT_ARRAY_PARAM_DESC(vs_level, vs_level_params, desc);
 
 static void apply_to_page_range_tracks_each_level(struct kunit *test)
 {
@@ -675,13 +665,7 @@ static const struct vs_existing_param vs_existing_params[] = {
 	{ true, "populated range" },
 };
 
-static void vs_existing_param_desc(const struct vs_existing_param *p,
-				   char *desc)
-{
-	strscpy(desc, p->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(vs_existing, vs_existing_params, vs_existing_param_desc);
+KUNIT_ARRAY_PARAM_DESC(vs_existing, vs_existing_params, desc);
 
 static void vs_kthread_stop(void *task)
 {
@@ -781,12 +765,7 @@ static const struct vs_walker_param vs_walker_params[] = {
 	{ VS_VUNMAP_HUGE_PMD, PGTBL_PMD_MODIFIED, "vunmap_range, huge PMD" },
 };
 
-static void vs_walker_param_desc(const struct vs_walker_param *p, char *desc)
-{
-	strscpy(desc, p->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(vs_walker, vs_walker_params, vs_walker_param_desc);
+KUNIT_ARRAY_PARAM_DESC(vs_walker, vs_walker_params, desc);
 
 static void vs_free_pages(void *page)
 {
@@ -926,12 +905,7 @@ static const struct vs_backing vs_backings[] = {
 	{ "PFN-backed PTEs", true },
 };
 
-static void vs_backing_desc(const struct vs_backing *p, char *desc)
-{
-	strscpy(desc, p->desc, KUNIT_PARAM_DESC_SIZE);
-}
-
-KUNIT_ARRAY_PARAM(vs_backing, vs_backings, vs_backing_desc);
+KUNIT_ARRAY_PARAM_DESC(vs_backing, vs_backings, desc);
 
 static void vs_fill_pattern(void *buf, unsigned int page)
 {
