@@ -34,9 +34,6 @@
 
 #include "internal.h"
 
-/* The upper levels the tracking knows about, as pgtbl_mod_mask bits. */
-#define VS_UPPER_LEVELS	(PGTBL_PGD_MODIFIED | PGTBL_P4D_MODIFIED | \
-			 PGTBL_PUD_MODIFIED | PGTBL_PMD_MODIFIED)
 #define VS_MAX_CALLS	8
 #define VS_MAX_SAMPLES	8
 #define VS_NR_PAGES	2
@@ -606,6 +603,9 @@ static void apply_to_page_range_syncs_new_levels(struct kunit *test)
 		/* populate the lower side only */
 		KUNIT_ASSERT_EQ(test, 0, apply_to_page_range(&init_mm, addr, size,
 							     NULL, NULL));
+		KUNIT_ASSERT_TRUE_MSG(test, vs_fresh_at(addr + size, PGTBL_PMD_MODIFIED),
+				      "populating [%#lx,%#lx) populated the PMD entry above it",
+				      addr, addr + size);
 		size *= 2;
 		break;
 	default:
