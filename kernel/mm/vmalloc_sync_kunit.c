@@ -835,8 +835,6 @@ static void vmalloc_walkers_sync_changed_levels(struct kunit *test)
 						 pages, PAGE_SHIFT);
 		break;
 	case VS_VMAP_PHYS:
-		ret = vmap_page_range(addr, addr + size, phys, PAGE_KERNEL);
-		break;
 	case VS_VMAP_HUGE_PMD:
 		ret = vmap_page_range(addr, addr + size, phys, PAGE_KERNEL);
 		break;
