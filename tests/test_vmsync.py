@@ -59,6 +59,12 @@ if args[0] == 'build' and mode == 'build-error':
     sys.exit(1)
 if args[0] == 'exec':
     ktap = open(os.environ['FAKE_KTAP']).read() if mode != 'noboot' else 'Kernel panic early\n'
+    # FAKE_KTAP_PATCHED: what the kernel prints once MUTANT is applied
+    tree = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    tree = os.path.dirname(os.path.dirname(tree))
+    if os.environ.get('FAKE_KTAP_PATCHED') and \
+            'return 1' in open(os.path.join(tree, 'mm/vmalloc.c')).read():
+        ktap = open(os.environ['FAKE_KTAP_PATCHED']).read()
     open(os.path.join(bd, 'test.log'), 'w').write(ktap)
     for a in args:
         if a.startswith('--json='):
@@ -523,7 +529,9 @@ class TestTree(TempDirTest):
 # ---------------------------------------------------------------------------
 # The command line, as other tools see it
 
-class TestCommandLine(TempDirTest):
+class CommandLine(TempDirTest):
+    """Runs ./vmsync with a throwaway cache and suite."""
+
     def vmsync(self, *args, **env):
         e = dict(os.environ, VMSYNC_CACHE=os.path.join(self.tmp, 'cache'),
                  VMSYNC_SUITE=os.path.join(self.tmp, 'suite'))
@@ -546,6 +554,9 @@ class TestCommandLine(TempDirTest):
         make_suite(os.path.join(self.tmp, 'suite'))
         return kdir
 
+
+
+class TestCommandLine(CommandLine):
     def test_nonexistent_kernel(self):
         rc, out, err = self.vmsync('run', '--kernel', '/nonexistent')
         self.assertUsageError(rc, err, 'not a kernel tree')
@@ -669,3 +680,131 @@ class TestCommandLine(TempDirTest):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class TestCheck(CommandLine):
+    def check(self, ktap_patched=None, *extra):
+        kdir = self.fake()
+        patch = os.path.join(self.tmp, 'm.patch')
+        write(patch, MUTANT)
+        write(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
+        env = dict(FAKE_KUNIT='pass', FAKE_KTAP=os.path.join(self.tmp, 'ktap'))
+        if ktap_patched:
+            write(os.path.join(self.tmp, 'ktap2'), ktap_patched)
+            env['FAKE_KTAP_PATCHED'] = os.path.join(self.tmp, 'ktap2')
+        out_json = os.path.join(self.tmp, 'check.json')
+        rc, out, err = self.vmsync('check', '--kernel', kdir, '--json', out_json,
+                                   patch, *extra, **env)
+        self.assertNotIn('Traceback', err)
+        with open(out_json) as f:
+            return rc, out, json.load(f)
+
+    def test_no_change(self):
+        rc, out, rep = self.check()
+        self.assertEqual(rc, 0, out)
+        self.assertIn('No change: the 2 case results are the same', out)
+        self.assertEqual(rep['newly_failing'], [])
+
+    def test_regression(self):
+        rc, out, rep = self.check(KTAP_FAIL)
+        self.assertEqual(rc, 1, out)
+        self.assertIn('REGRESSION: 1 case(s) newly fail:', out)
+        self.assertIn('[um] vmalloc_sync.test_a: PASS -> FAIL', out)
+        self.assertEqual([(i['case'], i['base'], i['patched']) for i in rep['newly_failing']],
+                         [('vmalloc_sync.test_a', 'PASS', 'FAIL')])
+        # test_b went from SKIP to PASS: a change, but not a newly passing case
+        self.assertEqual([i['case'] for i in rep['other_changes']], ['vmalloc_sync.test_b'])
+
+    def test_crash_is_a_regression(self):
+        rc, out, rep = self.check(KTAP_CRASH)
+        self.assertEqual(rc, 1, out)
+        self.assertIn('ERROR', [i['patched'] for i in rep['newly_failing']])
+
+    def test_bad_input_before_any_build(self):
+        kdir = self.fake()
+        rc, out, err = self.vmsync('check', '--kernel', kdir, '/nonexistent.mbox')
+        self.assertUsageError(rc, err, 'no such file')
+        self.assertNotIn('[um] build', out)
+        rc, out, err = self.vmsync('check', '--kernel', kdir)
+        self.assertUsageError(rc, err, 'at least one PATCH')
+
+
+class TestCompare(unittest.TestCase):
+    def report(self, status, cases):
+        return {'runs': [{'arch': 'um', 'status': status,
+                          'cases': [{'name': n, 'status': s} for n, s in cases]}]}
+
+    def test_build_broken(self):
+        d = v.compare_reports(self.report('pass', [('a', 'PASS')]),
+                              self.report('build-error', []))
+        self.assertEqual(d['build_broken'], ['um'])
+        self.assertEqual(d['newly_failing'], [])
+
+    def test_newly_passing(self):
+        d = v.compare_reports(self.report('fail', [('a', 'FAIL'), ('b', 'ERROR')]),
+                              self.report('pass', [('a', 'PASS'), ('b', 'PASS')]))
+        self.assertEqual([i['case'] for i in d['newly_passing']], ['a', 'b'])
+
+
+class TestKernelciJson(unittest.TestCase):
+    def test_crash_is_fail(self):
+        kunit = {'name': 'KUnit Test Group', 'test_cases': [], 'sub_groups': [
+            {'name': 'vmalloc_sync', 'sub_groups': [], 'test_cases': [
+                {'name': 'a', 'status': 'PASS'}, {'name': 'b', 'status': 'ERROR'},
+                {'name': 'c', 'status': 'SKIP'}]}]}
+        run = {'arch': 'um', 'status': 'fail', 'cases': [
+            {'name': 'vmsync.boot_log', 'status': 'ERROR'}]}
+        out = v.kernelci_json(kunit, run)
+        self.assertEqual([c['status'] for c in out['sub_groups'][0]['test_cases']],
+                         ['PASS', 'FAIL', 'SKIP'])
+        self.assertEqual(out['test_cases'], [{'name': 'vmsync.boot_log', 'status': 'FAIL'}])
+
+    def test_no_json_at_all(self):
+        out = v.kernelci_json(None, {'arch': 'i386', 'status': 'build-error', 'cases': []})
+        self.assertEqual(out['test_cases'], [{'name': 'vmsync.build', 'status': 'FAIL'}])
+        self.assertEqual(out['arch'], 'i386')
+
+
+class TestSeries(TempDirTest):
+    def test_every_suite_file_and_block_is_in_one_patch(self):
+        cover, parts = v.series_parts()
+        self.assertEqual(cover['files'], [])
+        entries = [e for p in parts for e in p['files']]
+        self.assertIn('kernel/mm/vmalloc_sync_kunit.c', entries)
+        self.assertIn('kernel/mm/Kconfig.debug.edit#2', entries)
+        for p in parts:
+            self.assertTrue(p['subject'] and p['body'].strip(), p['name'])
+
+    def test_part_header(self):
+        path = os.path.join(self.tmp, '1-x.txt')
+        write(path, 'Files: a b\n       c\nSubject: mm: do\n  it\n\nBody.\n')
+        part = v.parse_part(path)
+        self.assertEqual(part['files'], ['a', 'b', 'c'])
+        self.assertEqual(part['subject'], 'mm: do it')
+        self.assertEqual(part['body'], 'Body.\n')
+        write(path, 'Subject: x\nFrom: me\n\nBody.\n')
+        with self.assertRaises(v.Fail):
+            v.parse_part(path)
+
+    def test_entry_blocks(self):
+        self.assertEqual(v.series_entry('kernel/mm/Makefile.edit', 't'),
+                         ('kernel/mm/Makefile.edit', [1, 2]))
+        self.assertEqual(v.series_entry('kernel/mm/Makefile.edit#2', 't')[1], [2])
+        for bad in ('kernel/mm/Makefile.edit#3', 'kernel/mm/nonexistent.c',
+                    'kernel/mm/vmalloc_sync_kunit.c#1'):
+            with self.assertRaises(v.Fail):
+                v.series_entry(bad, 't')
+        self.assertEqual(v.series_target('series/MAINTAINERS.edit'), 'MAINTAINERS')
+        self.assertEqual(v.series_target('kernel/mm/Kconfig.debug.edit'), 'mm/Kconfig.debug')
+
+    def test_refuses_6_1(self):
+        with self.assertRaises(v.Fail) as e:
+            v.do_series(kernel='6.1')
+        self.assertIn('backports', str(e.exception))
+
+    def test_warning_parser(self):
+        self.assertTrue(v.WARNING_RE.match(
+            "mm/x.c:12:3: warning: unused variable 'u' [-Wunused-variable]"))
+        self.assertTrue(v.WARNING_RE.match(
+            "mm/x.c:12:3: warning: cast removes address space '__iomem' of expression"))
+        self.assertFalse(v.WARNING_RE.match('  CC      mm/x.o'))
