@@ -264,6 +264,27 @@ class TestKtap(unittest.TestCase):
         self.assertEqual(cases['s.case_p.p4d level'][0], 'FAIL')
         self.assertEqual(cases['s.case_p.pud level'], ('SKIP', '# SKIP folded'))
 
+    def test_6_1_skipped_param(self):
+        text = textwrap.dedent('''\
+            KTAP version 1
+            1..1
+                KTAP version 1
+                # Subtest: s
+                1..1
+                    KTAP version 1
+                    # Subtest: case_p
+                    ok 1 pgd level
+                    # case_p: vmsync-6.1-skip: folded here
+                    ok 2 p4d level
+                # case_p: pass:1 fail:0 skip:1 total:2
+                ok 1 case_p
+            ok 1 s
+            ''')
+        cases, _ = self.parse(text)
+        self.assertEqual(cases['s.case_p.pgd level'][0], 'PASS')
+        self.assertEqual(cases['s.case_p.p4d level'][0], 'SKIP')
+        self.assertIn('folded here', cases['s.case_p.p4d level'][1])
+
     def test_crash_is_error(self):
         cases, saw = self.parse(KTAP_CRASH)
         self.assertTrue(saw)
