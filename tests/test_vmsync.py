@@ -741,6 +741,17 @@ class TestCheck(CommandLine):
         self.assertEqual(rc, 1, out)
         self.assertIn('ERROR', [i['patched'] for i in rep['newly_failing']])
 
+    def test_base_that_does_not_build(self):
+        kdir = self.fake()
+        patch = os.path.join(self.tmp, 'm.patch')
+        write(patch, MUTANT)
+        write(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
+        rc, out, err = self.vmsync('check', '--kernel', kdir, patch, FAKE_KUNIT='build-error',
+                                   FAKE_KTAP=os.path.join(self.tmp, 'ktap'))
+        self.assertEqual(rc, 3, err)
+        self.assertIn('nothing to compare', err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+
     def test_bad_input_before_any_build(self):
         kdir = self.fake()
         rc, out, err = self.vmsync('check', '--kernel', kdir, '/nonexistent.mbox')

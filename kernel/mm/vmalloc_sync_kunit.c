@@ -15,7 +15,10 @@
  * and derives from that and ARCH_PAGE_TABLE_SYNC_MASK which calls must be
  * seen.  Calls are observed with a kprobe on the architecture's own
  * arch_sync_kernel_mappings(), or through CONFIG_DEBUG_PGTABLE_SYNC_RECORDER
- * where the architecture has none.
+ * where the architecture has none.  See
+ * Documentation/dev-tools/vmalloc-sync.rst; run with
+ *   ./tools/testing/kunit/kunit.py run --arch=i386 \
+ *	--kunitconfig=tools/testing/kunit/configs/vmsync.config
  */
 
 #define pr_fmt(fmt) "vmalloc_sync: " fmt
