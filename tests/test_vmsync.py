@@ -840,3 +840,20 @@ class TestSeries(TempDirTest):
         self.assertTrue(v.WARNING_RE.match(
             "mm/x.c:12:3: warning: cast removes address space '__iomem' of expression"))
         self.assertFalse(v.WARNING_RE.match('  CC      mm/x.o'))
+
+
+class TestTcgWrapper(TempDirTest):
+    def test_accel_is_always_tcg(self):
+        bindir = os.path.join(self.tmp, 'bin')
+        write(os.path.join(bindir, 'qemu-system-i386'),
+              '#!/bin/sh\necho "$@"\n', 0o755)
+        old = os.environ['PATH']
+        os.environ['PATH'] = bindir + os.pathsep + old
+        try:
+            wdir = v.tcg_wrappers(os.path.join(self.tmp, 'cache'))
+        finally:
+            os.environ['PATH'] = old
+        out = subprocess.run([os.path.join(wdir, 'qemu-system-i386'), '-nodefaults',
+                              '-accel', 'kvm', '-accel', 'hvf', '-accel', 'tcg', '-m', '1024'],
+                             stdout=subprocess.PIPE, universal_newlines=True).stdout
+        self.assertEqual(out.split(), ['-nodefaults', '-m', '1024', '-accel', 'tcg'])
