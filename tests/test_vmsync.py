@@ -834,6 +834,14 @@ class TestSeries(TempDirTest):
             v.do_series(kernel='6.1')
         self.assertIn('backports', str(e.exception))
 
+    def test_kernel_doc_without_line_numbers(self):
+        tree = os.path.join(self.tmp, 'k')
+        write(os.path.join(tree, 'scripts/kernel-doc'),
+              '#!/bin/sh\necho "Warning: x.h:2001 No description for f"\n'
+              'echo "x.h:12: warning: missing g"\n', 0o755)
+        self.assertEqual(v.kernel_doc(tree, 'x.h'), {'Warning: x.h: No description for f',
+                                                     'x.h: warning: missing g'})
+
     def test_warning_parser(self):
         self.assertTrue(v.WARNING_RE.match(
             "mm/x.c:12:3: warning: unused variable 'u' [-Wunused-variable]"))
