@@ -65,11 +65,14 @@ if args[0] == 'exec':
     if os.environ.get('FAKE_KTAP_PATCHED') and \
             'return 1' in open(os.path.join(tree, 'mm/vmalloc.c')).read():
         ktap = open(os.environ['FAKE_KTAP_PATCHED']).read()
+    if mode != 'wrong-setup':       # what the suite's suite_init() logs
+        ktap = ('vmalloc_sync: 3-level kernel page tables, ARCH_PAGE_TABLE_SYNC_MASK 0xf, '
+                'calls observed by CONFIG_DEBUG_PGTABLE_SYNC_RECORDER\n' + ktap)
     open(os.path.join(bd, 'test.log'), 'w').write(ktap)
     for a in args:
         if a.startswith('--json='):
             open(a[len('--json='):], 'w').write('{"name": "fake"}')
-    sys.exit(0 if mode == 'pass' else 1)
+    sys.exit(0 if mode in ('pass', 'wrong-setup') else 1)
 sys.exit(0)
 '''
 
@@ -274,7 +277,7 @@ class TestKtap(unittest.TestCase):
                     KTAP version 1
                     # Subtest: case_p
                     ok 1 pgd level
-                    # case_p: vmsync-6.1-skip: folded here
+                # case_p: vmsync-6.1-skip: folded here
                     ok 2 p4d level
                 # case_p: pass:1 fail:0 skip:1 total:2
                 ok 1 case_p
@@ -666,6 +669,12 @@ class TestCommandLine(CommandLine):
         self.assertEqual(rc, 1)
         statuses = [c['status'] for c in rep['runs'][0]['cases']]
         self.assertEqual(statuses, ['PASS', 'ERROR', 'ERROR'])
+
+    def test_wrong_page_table_setup(self):
+        rc, out, rep = self.run_fake('wrong-setup', KTAP_PASS)
+        self.assertEqual(rc, 1)
+        self.assertEqual(rep['runs'][0]['cases'][-1]['name'], 'vmsync.boot_log')
+        self.assertIn('not the page-table setup --arch um is for', out)
 
     def test_build_error(self):
         rc, out, rep = self.run_fake('build-error')

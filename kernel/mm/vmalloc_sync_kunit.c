@@ -145,23 +145,28 @@ static unsigned int vs_nr_levels(void)
 	return 2 + (PTRS_PER_PMD > 1) + (PTRS_PER_PUD > 1) + (PTRS_PER_P4D > 1);
 }
 
-static int vs_suite_init(struct kunit_suite *suite)
+static const char *vs_attach_observer(void)
 {
-	/* what the expectations are derived from, for whoever reads the log */
-	pr_info("%u-level kernel page tables, ARCH_PAGE_TABLE_SYNC_MASK %#x, calls observed by %s\n",
-		vs_nr_levels(), (unsigned int)ARCH_PAGE_TABLE_SYNC_MASK,
-		IS_ENABLED(CONFIG_DEBUG_PGTABLE_SYNC_RECORDER) ?
-		"CONFIG_DEBUG_PGTABLE_SYNC_RECORDER" : "a kprobe");
 	if (IS_ENABLED(CONFIG_DEBUG_PGTABLE_SYNC_RECORDER)) {
 		vs_attach_recorder(vs_record);
-		return 0;
+		return "CONFIG_DEBUG_PGTABLE_SYNC_RECORDER";
 	}
 	if (!IS_ENABLED(CONFIG_KPROBES)) {
 		vs_observer_err = -EOPNOTSUPP;
-		return 0;
+		return "nothing (no CONFIG_KPROBES)";
 	}
 	vs_observer_err = register_kprobe(&vs_sync_kprobe);
 	vs_kprobe_registered = !vs_observer_err;
+	return vs_observer_err ? "nothing (register_kprobe() failed)" : "a kprobe";
+}
+
+static int vs_suite_init(struct kunit_suite *suite)
+{
+	const char *observer = vs_attach_observer();
+
+	/* what the expectations are derived from, for whoever reads the log */
+	pr_info("%u-level kernel page tables, ARCH_PAGE_TABLE_SYNC_MASK %#x, calls observed by %s\n",
+		vs_nr_levels(), (unsigned int)ARCH_PAGE_TABLE_SYNC_MASK, observer);
 	return 0;
 }
 
