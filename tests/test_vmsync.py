@@ -192,6 +192,11 @@ class TestEdit(unittest.TestCase):
     def test_end_on_file_without_newline(self):
         self.assertEqual(v.apply_edit('a', '@@ end\nb\n', 'x.edit', 'x'), 'a\nb')
 
+    def test_only_some_blocks(self):
+        edit = '@@ end\nA\n@@ after ^x$\nB\n@@ end\nC\n'
+        self.assertEqual(v.apply_edit('x\n', edit, 'e', 't', only=[1, 3]), 'x\nA\nC\n')
+        self.assertEqual(v.apply_edit('x\n', edit, 'e', 't', only=[2]), 'x\nB\n')
+
     def test_missing_anchor(self):
         with self.assertRaises(v.Fail) as cm:
             v.apply_edit(self.TEXT, '@@ after obj-\\$\\(CONFIG_X\\)\nfoo\n',
