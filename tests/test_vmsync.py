@@ -2,8 +2,7 @@
 
 Run with ./vmsync test (or python3 -m unittest discover -s tests)."""
 
-import importlib.machinery
-import importlib.util
+import importlib
 import json
 import os
 import shutil
@@ -22,11 +21,15 @@ sys.dont_write_bytecode = True
 
 
 def load_vmsync():
-    loader = importlib.machinery.SourceFileLoader('vmsync_runner', VMSYNC)
-    spec = importlib.util.spec_from_loader('vmsync_runner', loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
+    """Every module of src/vmsync in one namespace (interim, until the tests
+    are split by module)."""
+    import types
+    sys.path.insert(0, os.path.join(ROOT, 'src'))
+    ns = types.SimpleNamespace()
+    for f in sorted(os.listdir(os.path.join(ROOT, 'src', 'vmsync'))):
+        if f.endswith('.py') and f != '__init__.py':
+            ns.__dict__.update(vars(importlib.import_module('vmsync.' + f[:-3])))
+    return ns
 
 
 v = load_vmsync()
