@@ -1,0 +1,110 @@
+"""The architectures vmsync runs on, as data (--arch NAME).
+
+An Arch says how kunit.py builds and boots one page-table setup and how to
+tell from the boot log that it really was that setup.  ARCHES maps our name
+(the --arch value) to it, in the order 'all' and the help text list them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .util import Fail
+
+
+@dataclass(frozen=True)
+class Arch:
+    """One --arch value."""
+
+    name: str
+    """Ours, the --arch value (i386-pae is kunit arch i386 with PAE on, ...)."""
+    kunit_arch: str
+    """What kunit.py --arch gets."""
+    cross: str
+    """CROSS_COMPILE prefix ('' = host gcc)."""
+    packages: tuple[str, ...]
+    """Debian packages needed for the compiler and qemu."""
+    qemu: str
+    """Emulator binary that must exist ('' for UML)."""
+    kconfig: tuple[str, ...]
+    """Extra --kconfig_add lines."""
+    qemu_args: tuple[str, ...]
+    """Extra --qemu_args (each one string, split by kunit.py)."""
+    kernel_args: tuple[str, ...]
+    """Extra --kernel_args."""
+    expect_log: tuple[str, ...]
+    """Regexes (re.M) the boot log must match, or the run fails: proof that
+    the arch's page-table setup is the one this entry is for."""
+    kconfig_if: tuple[tuple[str, str, str], ...] = ()
+    """(file, regex, line): --kconfig_add line only on a tree whose file
+    matches regex (an option some kernels need, others lack)."""
+
+
+# kunit.py gives qemu 1024 MiB; leave the top 64 MiB without struct pages
+# for the suite's vmap_pfn() case.  RAM starts at 0 on x86, at 1 GiB on the
+# arm/arm64 virt machine.
+SPARE_RAM = ('mem=896M', 'vmalloc_sync_kunit.spare_ram=0x3c000000')
+SPARE_RAM_VIRT = ('mem=896M', 'vmalloc_sync_kunit.spare_ram=0x7c000000')
+# The suite observes an arch's own sync with a kprobe; before v6.2 KPROBES
+# depends on MODULES, which kunit.py's configs leave off.
+KPROBES_NEED_MODULES = ('arch/Kconfig', r'config KPROBES\n.*\n\tdepends on MODULES\n',
+                        'CONFIG_MODULES=y')
+_ARCHES = (
+    Arch(name='um', kunit_arch='um', cross='', packages=(), qemu='',
+         kconfig=(), qemu_args=(), kernel_args=(),
+         expect_log=(r'vmalloc_sync: \d-level .* observed by CONFIG_DEBUG_PGTABLE_SYNC_RECORDER$',)),
+    Arch(name='i386', kunit_arch='i386', cross='', packages=('qemu-system-x86',),
+         qemu='qemu-system-i386',
+         kconfig=(), kconfig_if=(KPROBES_NEED_MODULES,),
+         qemu_args=(), kernel_args=SPARE_RAM,
+         expect_log=(r'vmalloc_sync: 2-level .*SYNC_MASK 0x8, calls observed by a kprobe$',)),
+    Arch(name='x86_64', kunit_arch='x86_64', cross='', packages=('qemu-system-x86',),
+         qemu='qemu-system-x86_64',
+         kconfig=(), kconfig_if=(KPROBES_NEED_MODULES,),
+         qemu_args=(), kernel_args=SPARE_RAM,
+         expect_log=(r'vmalloc_sync: 4-level .*SYNC_MASK 0x2, calls observed by a kprobe$',)),
+    # PAE syncs PMDs only while PTI keeps kernel PMDs per-pgd (6.1, 6.12);
+    # -cpu max has MTRRs, without which x86 refuses huge ioremaps
+    Arch(name='i386-pae', kunit_arch='i386', cross='', packages=('qemu-system-x86',),
+         qemu='qemu-system-i386',
+         kconfig=('CONFIG_X86_PAE=y',), qemu_args=('-cpu max',),
+         # 6.1: X86_PAE depends on !HIGHMEM4G, the default;
+         # 7.2 has no HIGHMEM64G any more
+         kconfig_if=(KPROBES_NEED_MODULES, ('arch/x86/Kconfig',
+                     r'config X86_PAE\n.*\n\tdepends on X86_32 && !HIGHMEM4G\n',
+                     'CONFIG_HIGHMEM64G=y')),
+         kernel_args=SPARE_RAM + ('pti=on',),
+         expect_log=(r'vmalloc_sync: 3-level .*SYNC_MASK 0x8, calls observed by a kprobe$',)),
+    Arch(name='x86_64-la57', kunit_arch='x86_64', cross='',
+         packages=('qemu-system-x86',),
+         qemu='qemu-system-x86_64',
+         kconfig=(), kconfig_if=(KPROBES_NEED_MODULES,),
+         qemu_args=('-cpu max,+la57',),
+         kernel_args=SPARE_RAM,
+         expect_log=(r'vmalloc_sync: 5-level .*SYNC_MASK 0x1, calls observed by a kprobe$',)),
+    # non-LPAE with VMAP_STACK (kunit.py's arm defaults): syncs PMDs lazily
+    Arch(name='arm', kunit_arch='arm', cross='arm-linux-gnueabihf-',
+         packages=('gcc-arm-linux-gnueabihf', 'qemu-system-arm'),
+         qemu='qemu-system-arm',
+         kconfig=(), kconfig_if=(KPROBES_NEED_MODULES,),
+         qemu_args=(), kernel_args=SPARE_RAM_VIRT,
+         expect_log=(r'vmalloc_sync: 2-level .*SYNC_MASK 0x8, calls observed by a kprobe$',)),
+    Arch(name='arm64', kunit_arch='arm64', cross='aarch64-linux-gnu-',
+         packages=('gcc-aarch64-linux-gnu', 'qemu-system-arm'),
+         qemu='qemu-system-aarch64',
+         kconfig=(), qemu_args=(), kernel_args=SPARE_RAM_VIRT,
+         expect_log=(r'vmalloc_sync: \d-level .* observed by CONFIG_DEBUG_PGTABLE_SYNC_RECORDER$',)),
+)
+ARCHES = {a.name: a for a in _ARCHES}
+
+
+def parse_arches(spec):
+    if spec == 'all':
+        return list(ARCHES)
+    arches = [a.strip() for a in spec.split(',') if a.strip()]
+    for a in arches:
+        if a not in ARCHES:
+            raise Fail('unknown arch %r; known: %s, all' % (a, ', '.join(ARCHES)))
+    if not arches:
+        raise Fail('--arch needs a value; known: %s, all' % ', '.join(ARCHES))
+    return arches

@@ -1,0 +1,79 @@
+"""The command line: arguments, dispatch to a command, and errors as one line."""
+
+import argparse
+import sys
+
+from .util import Fail
+from .arches import ARCHES
+from .run import do_run
+from .check import do_check
+from .series import SERIES_KERNELS, do_series
+from .selftest import FULL_KERNELS, do_test
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise Fail(message)
+
+
+def main(argv):
+    p = Parser(prog='vmsync', description='Run the vmsync KUnit suite.')
+    sub = p.add_subparsers(dest='cmd', parser_class=Parser)
+    r = sub.add_parser('run', help='build a kernel with the suite and run it')
+    r.add_argument('--kernel', default='6.12',
+                   help='6.12 (default), 6.1, newest, or PATH to a kernel tree')
+    r.add_argument('--arch', default='um',
+                   help='ARCH[,ARCH...] or all; known: %s' % ', '.join(ARCHES))
+    r.add_argument('--patch', action='append', default=[], metavar='FILE',
+                   help='patch to apply after the suite (repeatable)')
+    r.add_argument('--json', metavar='FILE', help='write results as JSON')
+    r.add_argument('--kunit-json', metavar='FILE',
+                   help="kunit.py's JSON for KernelCI (one arch; crashes are FAIL)")
+    r.add_argument('--jobs', type=int, metavar='N', help='make -j (default: nproc)')
+    c = sub.add_parser('check', help='what patches change in the results (pre-merge)')
+    c.add_argument('patches', nargs='*', metavar='PATCH_OR_MBOX')
+    c.add_argument('--kernel', default='6.12',
+                   help='6.12 (default), 6.1, newest, or PATH to a kernel tree')
+    c.add_argument('--arch', default='um',
+                   help='ARCH[,ARCH...] or all; known: %s' % ', '.join(ARCHES))
+    c.add_argument('--json', metavar='FILE', help='write the comparison as JSON')
+    c.add_argument('--jobs', type=int, metavar='N', help='make -j (default: nproc)')
+    s = sub.add_parser('series', help='write the suite as a patch series for linux-mm')
+    s.add_argument('--kernel', default='6.12', help='base: %s' % ' or '.join(SERIES_KERNELS))
+    s.add_argument('--out', metavar='DIR', help='output directory (default ./vmsync-series)')
+    s.add_argument('--check', action='store_true',
+                   help='also git am it on the base and check each patch')
+    t = sub.add_parser('test', help="the project's tests: unit tests, suite, mutants")
+    t.add_argument('--full', action='store_true',
+                   help='also --arch all on %s' % ', '.join(FULL_KERNELS))
+    args = p.parse_args(argv)
+    if args.cmd == 'run':
+        return do_run(kernel=args.kernel, arch=args.arch, patches=args.patch,
+                      json_file=args.json, jobs=args.jobs,
+                      kunit_json=args.kunit_json)[0]
+    if args.cmd == 'check':
+        return do_check(args.patches, kernel=args.kernel, arch=args.arch,
+                        json_file=args.json, jobs=args.jobs)
+    if args.cmd == 'series':
+        return do_series(kernel=args.kernel, out=args.out, check=args.check)
+    if args.cmd == 'test':
+        return do_test(full=args.full)
+    p.print_help()
+    return 2
+
+
+def entry(argv=None):
+    """./vmsync: main(), with every error as one line on stderr, never a
+    traceback.  Exits."""
+    try:
+        sys.exit(main(sys.argv[1:] if argv is None else argv))
+    except Fail as e:
+        print('vmsync: %s' % e, file=sys.stderr, flush=True)
+        sys.exit(e.code)
+    except KeyboardInterrupt:
+        print('vmsync: interrupted', file=sys.stderr, flush=True)
+        sys.exit(130)
+    except Exception as e:      # never a traceback
+        print('vmsync: internal error: %s: %s' % (type(e).__name__, e),
+              file=sys.stderr, flush=True)
+        sys.exit(2)

@@ -1,0 +1,56 @@
+"""The .edit format: anchored insertions into an existing file (README.md, "kernel/")."""
+
+import re
+
+from .util import Fail
+
+
+def parse_edit(text, name):
+    """Parse an .edit file into [(kind, regex, [lines])]."""
+    blocks = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.startswith('@@ ') or line == '@@':
+            words = line[3:].strip().split(None, 1)
+            kind = words[0] if words else ''
+            arg = words[1] if len(words) > 1 else ''
+            if kind in ('after', 'before'):
+                if not arg:
+                    raise Fail('%s:%d: "@@ %s" needs a regex' % (name, n, kind))
+                try:
+                    re.compile(arg)
+                except re.error as e:
+                    raise Fail('%s:%d: bad regex %r: %s' % (name, n, arg, e))
+            elif kind == 'end':
+                if arg:
+                    raise Fail('%s:%d: "@@ end" takes no argument' % (name, n))
+            else:
+                raise Fail('%s:%d: unknown block "%s" (use @@ after REGEX, '
+                           '@@ before REGEX or @@ end)' % (name, n, line))
+            blocks.append((kind, arg, []))
+        elif blocks:
+            blocks[-1][2].append(line)
+        elif line.strip():
+            raise Fail('%s:%d: text before the first @@ line' % (name, n))
+    return blocks
+
+
+def apply_edit(text, edit_text, name, target, only=None):
+    """Apply an .edit file (text) to text; name/target are for messages.
+    only: the 1-based numbers of the blocks to apply (default: all)."""
+    lines = text.splitlines()
+    trailing_nl = text.endswith('\n') or not text
+    for n, (kind, regex, body) in enumerate(parse_edit(edit_text, name), 1):
+        if only is not None and n not in only:
+            continue
+        if kind == 'end':
+            lines.extend(body)
+            continue
+        rx = re.compile(regex)
+        for i, line in enumerate(lines):
+            if rx.search(line):
+                at = i + 1 if kind == 'after' else i
+                lines[at:at] = body
+                break
+        else:
+            raise Fail("%s: anchor '%s' not found in %s" % (name, regex, target))
+    return '\n'.join(lines) + ('\n' if trailing_nl and lines else '')

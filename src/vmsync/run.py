@@ -1,0 +1,79 @@
+"""./vmsync run: the suite on one kernel, on one or more arches."""
+
+import json
+import os
+import shutil
+import time
+
+from .util import Fail, say, fmt_s, cache_lock
+from .paths import ROOT, SUITE_DIR, BACKPORTS_DIR, KUNITCONFIG, cache_dir
+from .arches import ARCHES, parse_arches
+from .debian import BUILD_PACKAGES, ensure_packages
+from .tree import prepare_tree
+from .sources import check_kernel_spec, get_source
+from .kunit_run import run_arch
+from .report import exit_code, print_report, write_kernelci_json
+
+
+def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
+           suite_dir=SUITE_DIR, kunit_json=None):
+    """The whole 'run' command.  Returns (exit code, report dict)."""
+    arches = parse_arches(arch)
+    if kunit_json and len(arches) != 1:
+        raise Fail('--kunit-json takes one --arch (kunit.py writes one file per run)')
+    if kunit_json and not os.path.isdir(os.path.dirname(os.path.abspath(kunit_json))):
+        raise Fail('--kunit-json %s: no such directory' % kunit_json)
+    check_kernel_spec(kernel)
+    patches = [os.path.abspath(p) for p in patches]
+    for p in patches:
+        if not os.path.isfile(p):
+            raise Fail('--patch %s: no such file' % p)
+    if jobs is not None and jobs < 1:
+        raise Fail('--jobs must be at least 1')
+    if json_file and not os.path.isdir(os.path.dirname(os.path.abspath(json_file))):
+        raise Fail('--json %s: no such directory' % json_file)
+    jobs = jobs or os.cpu_count() or 1
+    cache = cache_dir()
+    packages = list(BUILD_PACKAGES)
+    for a in arches:
+        packages += ARCHES[a].packages
+    with cache_lock(cache):
+        t_start = time.time()
+        ensure_packages(packages)
+        for a in arches:
+            q = ARCHES[a].qemu
+            if q and not shutil.which(q):
+                raise Fail('%s not found (needed for --arch %s)' % (q, a))
+            c = ARCHES[a].cross
+            if c and not shutil.which(c + 'gcc'):
+                raise Fail('%sgcc not found (needed for --arch %s)' % (c, a))
+        kern = get_source(kernel, cache)
+        say('vmsync: kernel %s (%s), tree %s' % (kern['version'], kern['source'],
+                                              kern['tree']))
+        t0 = time.time()
+        say('[tree] prepare ...')
+        shown = os.path.relpath(suite_dir, ROOT)
+        backport = os.path.join(BACKPORTS_DIR, '.'.join(kern['version'].split('.')[:2]))
+        overlays = [(backport, os.path.relpath(backport, ROOT))] \
+            if os.path.isdir(backport) else []
+        prepare_tree(kern['tree'], suite_dir, patches,
+                     shown=suite_dir if shown.startswith('..') else shown,
+                     overlays=overlays)
+        say('[tree] prepare ... %s' % fmt_s(time.time() - t0))
+        if not os.path.isfile(os.path.join(kern['tree'], KUNITCONFIG)):
+            raise Fail('%s is missing: kernel/%s must provide it' % (KUNITCONFIG,
+                                                                    KUNITCONFIG))
+        runs = []
+        for a in arches:
+            runs.append(run_arch(kern, a, cache, jobs))
+        say('vmsync: done in %s (not counting waits for the lock)' % fmt_s(time.time() - t_start))
+    report = {'kernel': {'source': kern['source'], 'version': kern['version']},
+              'runs': [{k: x for k, x in r.items() if k != 'error_tail'} for r in runs]}
+    if json_file:
+        with open(json_file, 'w') as f:
+            json.dump(report, f, indent=2)
+            f.write('\n')
+    if kunit_json:
+        write_kernelci_json(kunit_json, runs[0])
+    print_report(runs)
+    return exit_code(runs), report

@@ -1,0 +1,236 @@
+"""./vmsync test: the project's own tests (unit tests, series checks, the suite,
+the mutants, check's examples)."""
+
+import contextlib
+import json
+import os
+import re
+import sys
+import tempfile
+
+from .util import Fail, say
+from .paths import ROOT, MUTANTS_DIR, TESTS_DIR, EXAMPLES_DIR
+from .arches import ARCHES
+from .debian import BUILD_PACKAGES, ensure_packages
+from .run import do_run
+from .check import do_check
+from .patchcheck import print_checks
+from .series import SERIES_KERNELS, SERIES_PACKAGES, git_identity, check_series
+
+
+# ./vmsync test: the arches where the mutants are killed, on 6.12
+TEST_ARCHES = ['um', 'i386', 'arm', 'arm64']
+# ./vmsync test --full adds --arch all on these kernels
+FULL_KERNELS = ['6.1', '6.12', 'newest']
+# ./vmsync check's proof: (input, arches, expected exit, cases that must regress)
+CHECK_EXAMPLES = [
+    ('vmalloc-might-sleep-comment.mbox', 'um,i386', 0, []),
+    ('revert-e80d3909be42.mbox', 'um,i386', 1,
+     ['vmalloc_sync.apply_to_page_range_syncs_new_levels.needs a new PTE table',
+      'vmalloc_sync.i915_style_mapping_is_readable.page-backed PTEs']),
+]
+
+
+def parse_kill_on(text):
+    """Arches from the 'Kill-On:' header line of a mutant patch, or None."""
+    for line in text.splitlines():
+        if line.startswith('---') or line.startswith('diff '):
+            break
+        m = re.match(r'\s*Kill-On:\s*(.*)$', line)
+        if m:
+            return m.group(1).split()
+    return None
+
+
+def run_unit_tests():
+    import unittest
+    sys.dont_write_bytecode = True      # no __pycache__ in the work tree
+    say('== unit tests (%s)' % os.path.relpath(TESTS_DIR, ROOT))
+    suite = unittest.defaultTestLoader.discover(TESTS_DIR, top_level_dir=TESTS_DIR)
+    result = unittest.TextTestRunner(stream=sys.stdout, verbosity=1).run(suite)
+    bad = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    return result.testsRun - bad, bad
+
+
+def guarded_run(**kw):
+    """do_run, but a Fail is a result (exit code) instead of an exception."""
+    try:
+        return do_run(**kw)
+    except Fail as e:
+        print('vmsync: %s' % e, file=sys.stderr, flush=True)
+        return e.code, None
+
+
+def failed_cases(report):
+    if not report:
+        return []
+    return [c['name'] for r in report['runs'] for c in r['cases']
+            if c['status'] in ('FAIL', 'ERROR')]
+
+
+@contextlib.contextmanager
+def test_identity():
+    """The series checks need an author.  Without one in the user's git
+    configuration, use a placeholder that says what it is."""
+    try:
+        git_identity()
+        yield
+        return
+    except Fail:
+        pass
+    say('vmsync: no git identity configured; the series checks use '
+        '"vmsync test <vmsync-test@invalid>"')
+    keys = ('GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0',
+            'GIT_CONFIG_KEY_1', 'GIT_CONFIG_VALUE_1')
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update(dict(zip(keys, ('2', 'user.name', 'vmsync test', 'user.email',
+                                      'vmsync-test@invalid'))))
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def test_series(kernel, lines):
+    """The series on one kernel: (passed, failed)."""
+    say()
+    say('== series: --kernel %s' % kernel)
+    try:
+        with test_identity():
+            results = check_series(kernel)
+    except Fail as e:
+        print('vmsync: %s' % e, file=sys.stderr, flush=True)
+        lines.append('series on %s: %s' % (kernel, e))
+        return 0, 1
+    bad = print_checks(results)
+    lines += ['series on %s: %s' % (kernel, what) for what, p in results if p]
+    return len(results) - bad, bad
+
+
+def test_check_examples(lines):
+    """./vmsync check gives the expected verdict on examples/."""
+    passed = failed = 0
+    for name, arches, want, must in CHECK_EXAMPLES:
+        say()
+        say('== check: %s --arch %s (expect exit %d)' % (name, arches, want))
+        out = os.path.join(tempfile.mkdtemp(prefix='vmsync-check-'), 'check.json')
+        try:
+            code = do_check([os.path.join(EXAMPLES_DIR, name)], arch=arches,
+                            json_file=out)
+            with open(out) as f:
+                newly = set(i['case'] for i in json.load(f)['newly_failing'])
+        except Fail as e:
+            print('vmsync: %s' % e, file=sys.stderr, flush=True)
+            code, newly = e.code, set()
+        missing = [c for c in must if c not in newly]
+        if code == want and not missing:
+            passed += 1
+        else:
+            failed += 1
+            lines.append('check %s: exit %d (want %d)%s' % (
+                name, code, want, ', not regressed: ' + ', '.join(missing)
+                if missing else ''))
+    return passed, failed
+
+
+def do_test(full=False):
+    # install up front, so what gets installed shows here and not inside a
+    # unit test's captured output
+    ensure_packages(BUILD_PACKAGES + ['rsync'] + SERIES_PACKAGES +
+                    [p for a in TEST_ARCHES for p in ARCHES[a].packages])
+    passed, failed = run_unit_tests()
+    lines = []
+    for kernel in SERIES_KERNELS:
+        p, f = test_series(kernel, lines)
+        passed, failed = passed + p, failed + f
+    mutants = sorted(f for f in os.listdir(MUTANTS_DIR) if f.endswith('.patch')) \
+        if os.path.isdir(MUTANTS_DIR) else []
+    kill_on = {}
+    for m in mutants:
+        with open(os.path.join(MUTANTS_DIR, m), errors='replace') as f:
+            kill_on[m] = parse_kill_on(f.read())
+        if kill_on[m] is None:      # 'Kill-On:' with no arch is fine: run nowhere
+            lines.append('%s: no Kill-On line' % m)
+            failed += 1
+        for a in kill_on[m] or []:
+            if a not in ARCHES:
+                lines.append('%s: Kill-On names unknown arch %s' % (m, a))
+                failed += 1
+    kernels = ['6.12']
+    # TEST_ARCHES; --full: also every other arch a Kill-On line names
+    arches = [a for a in ARCHES if a in TEST_ARCHES or
+              (full and any(a in (k or []) for k in kill_on.values()))]
+    table = {}
+    base = {}
+    for kernel in kernels:
+        for arch in arches:
+            say()
+            say('== suite: --kernel %s --arch %s' % (kernel, arch))
+            code, _ = guarded_run(kernel=kernel, arch=arch)
+            base[arch] = code
+            if code == 0:
+                passed += 1
+            else:
+                failed += 1
+                lines.append('suite on %s %s: exit %d' % (kernel, arch, code))
+            for m in mutants:
+                if arch not in (kill_on[m] or []):
+                    continue
+                if base[arch] != 0:
+                    table[m, arch] = ('not run', [])
+                    failed += 1
+                    lines.append('mutant %s on %s: not run (the suite failed there)'
+                                 % (m, arch))
+                    continue
+                say()
+                say('== mutant %s: --kernel %s --arch %s' % (m, kernel, arch))
+                code, report = guarded_run(kernel=kernel, arch=arch,
+                                           patches=[os.path.join(MUTANTS_DIR, m)])
+                if code == 1:
+                    table[m, arch] = ('killed', failed_cases(report))
+                    passed += 1
+                else:
+                    table[m, arch] = ({0: 'SURVIVED', 3: 'build-error'}.get(
+                        code, 'error (exit %d)' % code), [])
+                    failed += 1
+                    lines.append('mutant %s on %s: %s' % (m, arch, table[m, arch][0]))
+    p, f = test_check_examples(lines)
+    passed, failed = passed + p, failed + f
+    if full:
+        for kernel in FULL_KERNELS:
+            rest = [a for a in ARCHES if kernel != '6.12' or a not in base]
+            say()
+            say('== full matrix: --kernel %s --arch %s' % (kernel, ','.join(rest)))
+            code, report = guarded_run(kernel=kernel, arch=','.join(rest))
+            for r in (report or {'runs': []})['runs']:
+                if r['status'] == 'pass':
+                    passed += 1
+                else:
+                    failed += 1
+                    lines.append('suite on %s %s: %s' % (kernel, r['arch'], r['status']))
+            if report is None:
+                failed += 1
+                lines.append('suite on %s: exit %d' % (kernel, code))
+    if mutants:
+        arches = [a for a in arches if any(a in (kill_on[m] or []) for m in mutants)]
+        w = max(len(m) for m in mutants + ['mutant']) + 2
+        say()
+        say('Kill table')
+        say('%-*s' % (w, 'mutant') + ''.join('%-14s' % a for a in arches))
+        for m in mutants:
+            say('%-*s' % (w, m) + ''.join('%-14s' % table.get((m, a), ('-',))[0]
+                                          for a in arches))
+        for (m, a), (status, cases) in sorted(table.items()):
+            if cases:
+                say('  %s [%s] killed by: %s' % (m, a, ', '.join(cases)))
+    if lines:
+        say()
+        for l in lines:
+            say('FAILED: ' + l)
+    say()
+    say('%d passed, %d failed' % (passed, failed))
+    return 0 if failed == 0 else 1

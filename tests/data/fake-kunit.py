@@ -1,0 +1,28 @@
+#!/usr/bin/env python3
+import json, os, sys
+args = sys.argv[1:]
+bd = args[args.index('--build_dir') + 1]
+os.makedirs(bd, exist_ok=True)
+with open(os.path.join(bd, 'fake-calls'), 'a') as f:
+    f.write(json.dumps(args) + '\n')
+mode = os.environ.get('FAKE_KUNIT', 'pass')
+if args[0] == 'build' and mode == 'build-error':
+    print('mm/vmalloc_sync_kunit.c:1:1: error: expected something')
+    sys.exit(1)
+if args[0] == 'exec':
+    ktap = open(os.environ['FAKE_KTAP']).read() if mode != 'noboot' else 'Kernel panic early\n'
+    # FAKE_KTAP_PATCHED: what the kernel prints once MUTANT is applied
+    tree = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    tree = os.path.dirname(os.path.dirname(tree))
+    if os.environ.get('FAKE_KTAP_PATCHED') and \
+            'return 1' in open(os.path.join(tree, 'mm/vmalloc.c')).read():
+        ktap = open(os.environ['FAKE_KTAP_PATCHED']).read()
+    if mode != 'wrong-setup':       # what the suite's suite_init() logs
+        ktap = ('vmalloc_sync: 3-level kernel page tables, ARCH_PAGE_TABLE_SYNC_MASK 0xf, '
+                'calls observed by CONFIG_DEBUG_PGTABLE_SYNC_RECORDER\n' + ktap)
+    open(os.path.join(bd, 'test.log'), 'w').write(ktap)
+    for a in args:
+        if a.startswith('--json='):
+            open(a[len('--json='):], 'w').write('{"name": "fake"}')
+    sys.exit(0 if mode in ('pass', 'wrong-setup') else 1)
+sys.exit(0)

@@ -1,0 +1,35 @@
+"""The arch descriptions (vmsync.arches)."""
+
+import dataclasses
+import unittest
+
+import support  # noqa: F401  (src/ on sys.path)
+from vmsync import arches
+from vmsync.util import Fail
+
+
+class TestArches(unittest.TestCase):
+    def test_arches(self):
+        self.assertEqual(arches.parse_arches('um,i386'), ['um', 'i386'])
+        self.assertEqual(arches.parse_arches('all'), list(arches.ARCHES))
+        for a in ('um', 'i386', 'x86_64'):
+            self.assertIn(a, arches.ARCHES)
+        with self.assertRaises(Fail) as cm:
+            arches.parse_arches('um,bogus')
+        self.assertIn('x86_64', str(cm.exception))
+
+    def test_typed_frozen_data(self):
+        for name, a in arches.ARCHES.items():
+            self.assertIsInstance(a, arches.Arch)
+            self.assertEqual(a.name, name)
+            for f in ('packages', 'kconfig', 'kconfig_if', 'qemu_args', 'kernel_args',
+                      'expect_log'):
+                self.assertIsInstance(getattr(a, f), tuple, (name, f))
+            with self.assertRaises(dataclasses.FrozenInstanceError):
+                a.qemu = 'x'
+        self.assertEqual(arches.ARCHES['i386-pae'].kernel_args,
+                         arches.SPARE_RAM + ('pti=on',))
+
+
+if __name__ == '__main__':
+    unittest.main()

@@ -1,0 +1,87 @@
+"""./vmsync check (vmsync.check)."""
+
+import json
+import os
+import unittest
+
+from support import write, KTAP_PASS, KTAP_FAIL, KTAP_CRASH, MUTANT, CommandLine
+from vmsync import check
+
+
+class TestCompare(unittest.TestCase):
+    def report(self, status, cases):
+        return {'runs': [{'arch': 'um', 'status': status,
+                          'cases': [{'name': n, 'status': s} for n, s in cases]}]}
+
+    def test_build_broken(self):
+        d = check.compare_reports(self.report('pass', [('a', 'PASS')]),
+                                  self.report('build-error', []))
+        self.assertEqual(d['build_broken'], ['um'])
+        self.assertEqual(d['newly_failing'], [])
+
+    def test_newly_passing(self):
+        d = check.compare_reports(self.report('fail', [('a', 'FAIL'), ('b', 'ERROR')]),
+                                  self.report('pass', [('a', 'PASS'), ('b', 'PASS')]))
+        self.assertEqual([i['case'] for i in d['newly_passing']], ['a', 'b'])
+
+
+class TestCheck(CommandLine):
+    def check(self, ktap_patched=None, *extra):
+        kdir = self.fake()
+        patch = os.path.join(self.tmp, 'm.patch')
+        write(patch, MUTANT)
+        write(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
+        env = dict(FAKE_KUNIT='pass', FAKE_KTAP=os.path.join(self.tmp, 'ktap'))
+        if ktap_patched:
+            write(os.path.join(self.tmp, 'ktap2'), ktap_patched)
+            env['FAKE_KTAP_PATCHED'] = os.path.join(self.tmp, 'ktap2')
+        out_json = os.path.join(self.tmp, 'check.json')
+        rc, out, err = self.vmsync('check', '--kernel', kdir, '--json', out_json,
+                                   patch, *extra, **env)
+        self.assertNotIn('Traceback', err)
+        with open(out_json) as f:
+            return rc, out, json.load(f)
+
+    def test_no_change(self):
+        rc, out, rep = self.check()
+        self.assertEqual(rc, 0, out)
+        self.assertIn('No change: the 2 case results are the same', out)
+        self.assertEqual(rep['newly_failing'], [])
+
+    def test_regression(self):
+        rc, out, rep = self.check(KTAP_FAIL)
+        self.assertEqual(rc, 1, out)
+        self.assertIn('REGRESSION: 1 case(s) newly fail:', out)
+        self.assertIn('[um] vmalloc_sync.test_a: PASS -> FAIL', out)
+        self.assertEqual([(i['case'], i['base'], i['patched']) for i in rep['newly_failing']],
+                         [('vmalloc_sync.test_a', 'PASS', 'FAIL')])
+        # test_b went from SKIP to PASS: a change, but not a newly passing case
+        self.assertEqual([i['case'] for i in rep['other_changes']], ['vmalloc_sync.test_b'])
+
+    def test_crash_is_a_regression(self):
+        rc, out, rep = self.check(KTAP_CRASH)
+        self.assertEqual(rc, 1, out)
+        self.assertIn('ERROR', [i['patched'] for i in rep['newly_failing']])
+
+    def test_base_that_does_not_build(self):
+        kdir = self.fake()
+        patch = os.path.join(self.tmp, 'm.patch')
+        write(patch, MUTANT)
+        write(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
+        rc, out, err = self.vmsync('check', '--kernel', kdir, patch, FAKE_KUNIT='build-error',
+                                   FAKE_KTAP=os.path.join(self.tmp, 'ktap'))
+        self.assertEqual(rc, 3, err)
+        self.assertIn('nothing to compare', err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+
+    def test_bad_input_before_any_build(self):
+        kdir = self.fake()
+        rc, out, err = self.vmsync('check', '--kernel', kdir, '/nonexistent.mbox')
+        self.assertUsageError(rc, err, 'no such file')
+        self.assertNotIn('[um] build', out)
+        rc, out, err = self.vmsync('check', '--kernel', kdir)
+        self.assertUsageError(rc, err, 'at least one PATCH')
+
+
+if __name__ == '__main__':
+    unittest.main()

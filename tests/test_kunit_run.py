@@ -1,0 +1,46 @@
+"""Driving kunit.py (vmsync.kunit_run)."""
+
+import os
+import subprocess
+import unittest
+
+from support import write, TempDirTest
+from vmsync import kunit_run
+
+
+class TestBuildDir(TempDirTest):
+    def test_build_dir_stamp(self):
+        kern = {'key': 'k1', 'version': '6.12.1'}
+        bdir = kunit_run.build_dir_for(self.tmp, kern, 'um')
+        write(os.path.join(bdir, 'vmlinux.o'), 'x')
+        self.assertEqual(kunit_run.build_dir_for(self.tmp, kern, 'um'), bdir)
+        self.assertTrue(os.path.exists(os.path.join(bdir, 'vmlinux.o')))   # reused
+        kern['version'] = '6.12.2'
+        self.assertEqual(kunit_run.build_dir_for(self.tmp, kern, 'um'), bdir)
+        self.assertFalse(os.path.exists(os.path.join(bdir, 'vmlinux.o')))  # wiped
+        self.assertNotEqual(kunit_run.build_dir_for(self.tmp, kern, 'i386'), bdir)
+        write(os.path.join(bdir, 'vmsync-stamp.json'), '{"kernel": "other"}')
+        write(os.path.join(bdir, 'vmlinux.o'), 'x')
+        kunit_run.build_dir_for(self.tmp, kern, 'um')
+        self.assertFalse(os.path.exists(os.path.join(bdir, 'vmlinux.o')))
+
+
+class TestTcgWrapper(TempDirTest):
+    def test_accel_is_always_tcg(self):
+        bindir = os.path.join(self.tmp, 'bin')
+        write(os.path.join(bindir, 'qemu-system-i386'),
+              '#!/bin/sh\necho "$@"\n', 0o755)
+        old = os.environ['PATH']
+        os.environ['PATH'] = bindir + os.pathsep + old
+        try:
+            wdir = kunit_run.tcg_wrappers(os.path.join(self.tmp, 'cache'))
+        finally:
+            os.environ['PATH'] = old
+        out = subprocess.run([os.path.join(wdir, 'qemu-system-i386'), '-nodefaults',
+                              '-accel', 'kvm', '-accel', 'hvf', '-accel', 'tcg', '-m', '1024'],
+                             stdout=subprocess.PIPE, universal_newlines=True).stdout
+        self.assertEqual(out.split(), ['-nodefaults', '-m', '1024', '-accel', 'tcg'])
+
+
+if __name__ == '__main__':
+    unittest.main()
