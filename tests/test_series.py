@@ -14,7 +14,7 @@ class TestSeries(TempDirTest):
         self.assertEqual(cover['files'], [])
         entries = [e for p in parts for e in p['files']]
         self.assertIn('kernel/mm/vmalloc_sync_kunit.c', entries)
-        self.assertIn('kernel/mm/Kconfig.debug.edit#2', entries)
+        self.assertIn('kernel/mm/memory.c.edit', entries)
         for p in parts:
             self.assertTrue(p['subject'] and p['body'].strip(), p['name'])
 
@@ -30,10 +30,10 @@ class TestSeries(TempDirTest):
             series.parse_part(path)
 
     def test_entry_blocks(self):
-        self.assertEqual(series.series_entry('kernel/mm/Makefile.edit', 't'),
-                         ('kernel/mm/Makefile.edit', [1, 2]))
-        self.assertEqual(series.series_entry('kernel/mm/Makefile.edit#2', 't')[1], [2])
-        for bad in ('kernel/mm/Makefile.edit#3', 'kernel/mm/nonexistent.c',
+        self.assertEqual(series.series_entry('kernel/mm/memory.c.edit', 't'),
+                         ('kernel/mm/memory.c.edit', [1, 2, 3]))
+        self.assertEqual(series.series_entry('kernel/mm/memory.c.edit#2', 't')[1], [2])
+        for bad in ('kernel/mm/memory.c.edit#4', 'kernel/mm/nonexistent.c',
                     'kernel/mm/vmalloc_sync_kunit.c#1'):
             with self.assertRaises(Fail):
                 series.series_entry(bad, 't')

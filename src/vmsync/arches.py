@@ -45,24 +45,20 @@ class Arch:
 # arm/arm64 virt machine.
 SPARE_RAM = ('mem=896M', 'vmalloc_sync_kunit.spare_ram=0x3c000000')
 SPARE_RAM_VIRT = ('mem=896M', 'vmalloc_sync_kunit.spare_ram=0x7c000000')
-# The suite observes an arch's own sync with a kprobe; before v6.2 KPROBES
-# depends on MODULES, which kunit.py's configs leave off.
-KPROBES_NEED_MODULES = ('arch/Kconfig', r'config KPROBES\n.*\n\tdepends on MODULES\n',
-                        'CONFIG_MODULES=y')
 _ARCHES = (
     Arch(name='um', kunit_arch='um', cross='', packages=(), qemu='',
          kconfig=(), qemu_args=(), kernel_args=(),
-         expect_log=(r'vmalloc_sync: \d-level .* observed by CONFIG_DEBUG_PGTABLE_SYNC_RECORDER$',)),
+         expect_log=(r'vmalloc_sync: \d-level kernel page tables, ARCH_PAGE_TABLE_SYNC_MASK 0x0$',)),
     Arch(name='i386', kunit_arch='i386', cross='', packages=('qemu-system-x86',),
          qemu='qemu-system-i386',
-         kconfig=(), kconfig_if=(KPROBES_NEED_MODULES,),
+         kconfig=(),
          qemu_args=(), kernel_args=SPARE_RAM,
-         expect_log=(r'vmalloc_sync: 2-level .*SYNC_MASK 0x8, calls observed by a kprobe$',)),
+         expect_log=(r'vmalloc_sync: 2-level .*SYNC_MASK 0x8$',)),
     Arch(name='x86_64', kunit_arch='x86_64', cross='', packages=('qemu-system-x86',),
          qemu='qemu-system-x86_64',
-         kconfig=(), kconfig_if=(KPROBES_NEED_MODULES,),
+         kconfig=(),
          qemu_args=(), kernel_args=SPARE_RAM,
-         expect_log=(r'vmalloc_sync: 4-level .*SYNC_MASK 0x2, calls observed by a kprobe$',)),
+         expect_log=(r'vmalloc_sync: 4-level .*SYNC_MASK 0x2$',)),
     # PAE syncs PMDs only while PTI keeps kernel PMDs per-pgd (6.1, 6.12);
     # -cpu max has MTRRs, without which x86 refuses huge ioremaps
     Arch(name='i386-pae', kunit_arch='i386', cross='', packages=('qemu-system-x86',),
@@ -70,30 +66,30 @@ _ARCHES = (
          kconfig=('CONFIG_X86_PAE=y',), qemu_args=('-cpu max',),
          # 6.1: X86_PAE depends on !HIGHMEM4G, the default;
          # 7.2 has no HIGHMEM64G any more
-         kconfig_if=(KPROBES_NEED_MODULES, ('arch/x86/Kconfig',
+         kconfig_if=(('arch/x86/Kconfig',
                      r'config X86_PAE\n.*\n\tdepends on X86_32 && !HIGHMEM4G\n',
                      'CONFIG_HIGHMEM64G=y')),
          kernel_args=SPARE_RAM + ('pti=on',),
-         expect_log=(r'vmalloc_sync: 3-level .*SYNC_MASK 0x8, calls observed by a kprobe$',)),
+         expect_log=(r'vmalloc_sync: 3-level .*SYNC_MASK 0x8$',)),
     Arch(name='x86_64-la57', kunit_arch='x86_64', cross='',
          packages=('qemu-system-x86',),
          qemu='qemu-system-x86_64',
-         kconfig=(), kconfig_if=(KPROBES_NEED_MODULES,),
+         kconfig=(),
          qemu_args=('-cpu max,+la57',),
          kernel_args=SPARE_RAM,
-         expect_log=(r'vmalloc_sync: 5-level .*SYNC_MASK 0x1, calls observed by a kprobe$',)),
+         expect_log=(r'vmalloc_sync: 5-level .*SYNC_MASK 0x1$',)),
     # non-LPAE with VMAP_STACK (kunit.py's arm defaults): syncs PMDs lazily
     Arch(name='arm', kunit_arch='arm', cross='arm-linux-gnueabihf-',
          packages=('gcc-arm-linux-gnueabihf', 'qemu-system-arm'),
          qemu='qemu-system-arm',
-         kconfig=(), kconfig_if=(KPROBES_NEED_MODULES,),
+         kconfig=(),
          qemu_args=(), kernel_args=SPARE_RAM_VIRT,
-         expect_log=(r'vmalloc_sync: 2-level .*SYNC_MASK 0x8, calls observed by a kprobe$',)),
+         expect_log=(r'vmalloc_sync: 2-level .*SYNC_MASK 0x8$',)),
     Arch(name='arm64', kunit_arch='arm64', cross='aarch64-linux-gnu-',
          packages=('gcc-aarch64-linux-gnu', 'qemu-system-arm'),
          qemu='qemu-system-aarch64',
          kconfig=(), qemu_args=(), kernel_args=SPARE_RAM_VIRT,
-         expect_log=(r'vmalloc_sync: \d-level .* observed by CONFIG_DEBUG_PGTABLE_SYNC_RECORDER$',)),
+         expect_log=(r'vmalloc_sync: \d-level kernel page tables, ARCH_PAGE_TABLE_SYNC_MASK 0x0$',)),
 )
 ARCHES = {a.name: a for a in _ARCHES}
 

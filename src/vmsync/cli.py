@@ -39,7 +39,8 @@ def main(argv):
     c.add_argument('--json', metavar='FILE', help='write the comparison as JSON')
     c.add_argument('--jobs', type=int, metavar='N', help='make -j (default: nproc)')
     s = sub.add_parser('series', help='write the suite as a patch series for linux-mm')
-    s.add_argument('--kernel', default='6.12', help='base: %s' % ' or '.join(SERIES_KERNELS))
+    s.add_argument('--kernel', default='newest',
+                   help='base: %s, or your kernel tree (default newest)' % ' or '.join(SERIES_KERNELS))
     s.add_argument('--out', metavar='DIR', help='output directory (default ./vmsync-series)')
     s.add_argument('--check', action='store_true',
                    help='also git am it on the base and check each patch')

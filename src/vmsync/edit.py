@@ -2,7 +2,7 @@
 
 import re
 
-from .util import Fail
+from .util import Fail, say
 
 
 def parse_edit(text, name):
@@ -13,7 +13,7 @@ def parse_edit(text, name):
             words = line[3:].strip().split(None, 1)
             kind = words[0] if words else ''
             arg = words[1] if len(words) > 1 else ''
-            if kind in ('after', 'before'):
+            if kind in ('after', 'before', 'replace'):
                 if not arg:
                     raise Fail('%s:%d: "@@ %s" needs a regex' % (name, n, kind))
                 try:
@@ -25,7 +25,8 @@ def parse_edit(text, name):
                     raise Fail('%s:%d: "@@ end" takes no argument' % (name, n))
             else:
                 raise Fail('%s:%d: unknown block "%s" (use @@ after REGEX, '
-                           '@@ before REGEX or @@ end)' % (name, n, line))
+                           '@@ before REGEX, @@ replace REGEX or @@ end)'
+                           % (name, n, line))
             blocks.append((kind, arg, []))
         elif blocks:
             blocks[-1][2].append(line)
@@ -34,13 +35,27 @@ def parse_edit(text, name):
     return blocks
 
 
-def apply_edit(text, edit_text, name, target, only=None):
+def apply_edit(text, edit_text, name, target, only=None, patched=False):
     """Apply an .edit file (text) to text; name/target are for messages.
-    only: the 1-based numbers of the blocks to apply (default: all)."""
+    only: the 1-based numbers of the blocks to apply (default: all).
+    patched: the tree carries patches under test, which may have removed
+    what a replace block rewrites: then no match is a note, not an error."""
     lines = text.splitlines()
     trailing_nl = text.endswith('\n') or not text
     for n, (kind, regex, body) in enumerate(parse_edit(edit_text, name), 1):
         if only is not None and n not in only:
+            continue
+        if kind == 'replace':
+            # every match in the whole text (the regex may span lines); the
+            # block is the replacement template, with \1 for groups
+            joined, count = re.subn(regex, '\n'.join(body), '\n'.join(lines),
+                                    flags=re.M)
+            if not count and not patched:
+                raise Fail("%s: '%s' not found in %s" % (name, regex, target))
+            if not count:
+                say("vmsync: note: %s: '%s' matched nothing in %s as patched"
+                    % (name, regex, target))
+            lines = joined.split('\n') if joined else []
             continue
         if kind == 'end':
             lines.extend(body)

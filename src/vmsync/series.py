@@ -19,7 +19,7 @@ from .patchcheck import compile_warnings, checkpatch, kernel_doc, rst_problems, 
 SERIES_KERNELS = ('6.12', 'newest')     # 6.1 needs backports/6.1: not upstream
 SERIES_PACKAGES = ['perl', 'sparse', 'python3-docutils']   # checkpatch, C=2, rst
 # what a patch's header-only edit is compiled through
-HEADER_CONSUMERS = {'include/linux/pgtable.h': ['mm/memory.o', 'mm/vmalloc.o']}
+HEADER_CONSUMERS = {'mm/internal.h': ['mm/memory.o', 'mm/vmalloc.o']}
 
 
 def parse_part(path):
@@ -175,8 +175,7 @@ def make_series(kern, out_dir, ident):
         out = git_io(tree, ['format-patch', '--cover-letter', '-o', out_dir,
                             '%s..%s' % (first, parent)], env=env).decode()
     written = out.split()
-    blurb = '%s\n\nBased on Linux %s (%s).\n' % (cover['body'].rstrip('\n'),
-                                                kern['version'], kern['source'])
+    blurb = '%s\n\n%s\n' % (cover['body'].rstrip('\n'), base_line(kern))
     with open(written[0]) as f:
         text = f.read()
     text = text.replace('*** SUBJECT HERE ***', cover['subject'])
@@ -186,8 +185,26 @@ def make_series(kern, out_dir, ident):
     return written, parent
 
 
-def do_series(kernel='6.12', out=None, check=False):
-    if kernel not in SERIES_KERNELS:
+def base_line(kern):
+    """How the cover letter names the base: base-commit: where the user's
+    tree is a clean git checkout, else the version and where it came from
+    (Debian's source packages have no upstream history to name)."""
+    src = kern['source']
+    if os.path.isdir(src):
+        rc, head = run_cmd(['git', '-C', src, 'rev-parse', '--verify', '-q', 'HEAD'],
+                           check=False)
+        rc2, dirty = run_cmd(['git', '-C', src, 'status', '--porcelain',
+                              '--untracked-files=no'], check=False)
+        if rc == 0 and rc2 == 0 and not dirty.strip():
+            return 'base-commit: %s' % head.strip()
+        return 'Based on Linux %s (%s, not a clean git checkout).' % (kern['version'], src)
+    return 'Based on Linux %s (%s; no base-commit: that source has no upstream history).' % (
+        kern['version'], src)
+
+
+def do_series(kernel='newest', out=None, check=False):
+    if kernel not in SERIES_KERNELS and (re.match(r'^\d+\.\d+$', kernel) or
+                                         not os.path.isdir(kernel)):
         raise Fail('the series is for mainline-era trees (%s); 6.1 and other '
                    'trees need the backports in backports/, which are not for '
                    'upstream' % ', '.join(SERIES_KERNELS))

@@ -74,7 +74,7 @@ def suite_files(suite_dir):
     return sorted(out)
 
 
-def apply_suite(tree, suite_dir, shown='kernel'):
+def apply_suite(tree, suite_dir, shown='kernel', patched=False):
     """Copy suite files into tree, then apply the .edit files.
     Returns the tree-relative paths written."""
     written = []
@@ -100,14 +100,16 @@ def apply_suite(tree, suite_dir, shown='kernel'):
             edit = f.read()
         with open(dst, errors='surrogateescape') as f:
             text = f.read()
-        new = apply_edit(text, edit, name, target)
+        new = apply_edit(text, edit, name, target, patched=patched)
         write_if_changed(dst, new.encode(errors='surrogateescape'))
         written.append(target)
     return written
 
 
 def prepare_tree(tree, suite_dir, patches, shown='kernel', overlays=()):
-    """pristine + suite + patches.  Files whose content is the same as in
+    """pristine + patches + suite.  Patches under test are written against
+    an unmodified tree, so they go first and apply as they would upstream;
+    the suite's .edit blocks are anchored and go on top.  Files whose content is the same as in
     the previous prepared state get their previous mtime back (so the reset
     and re-apply does not make kbuild rebuild them); every other changed file
     has a new mtime.  A failure leaves the tree pristine."""
@@ -120,9 +122,6 @@ def prepare_tree(tree, suite_dir, patches, shown='kernel', overlays=()):
         os.remove(manifest_path(tree))
     reset_tree(tree)
     try:
-        written = apply_suite(tree, suite_dir, shown)
-        for odir, oshown in overlays:     # e.g. backports/6.1, same format
-            written += apply_suite(tree, odir, oshown)
         for p in patches:
             rc, out = run_cmd(['patch', '-p1', '--batch', '--forward',
                                '--no-backup-if-mismatch', '-r', '-',
@@ -139,6 +138,9 @@ def prepare_tree(tree, suite_dir, patches, shown='kernel', overlays=()):
                     p, why or last_line(out) or 'exit %d' % rc))
             if 'with fuzz' in out:
                 say('vmsync: note: %s applied with fuzz' % p)
+        written = apply_suite(tree, suite_dir, shown, patched=bool(patches))
+        for odir, oshown in overlays:     # e.g. backports/6.1, same format
+            written += apply_suite(tree, odir, oshown, patched=bool(patches))
     except BaseException:
         reset_tree(tree)
         raise
