@@ -24,6 +24,19 @@ class TestBuildDir(TempDirTest):
         kunit_run.build_dir_for(self.tmp, kern, 'um')
         self.assertFalse(os.path.exists(os.path.join(bdir, 'vmlinux.o')))
 
+    def test_kconfig_add_has_its_own_build_dir(self):
+        kern = {'key': 'k1', 'version': '6.12.1', 'tree': '/nonexistent'}
+        plain = kunit_run.build_dir_for(self.tmp, kern, 'x86_64')
+        kasan = kunit_run.build_dir_for(self.tmp, kern, 'x86_64', ('CONFIG_KASAN=y',))
+        self.assertNotEqual(plain, kasan)
+        self.assertEqual(kunit_run.build_dir_for(self.tmp, kern, 'x86_64',
+                                                 ('CONFIG_KASAN=y',)), kasan)
+        self.assertNotEqual(kunit_run.build_dir_for(self.tmp, kern, 'x86_64',
+                                                    ('CONFIG_KASAN=y', 'CONFIG_KCSAN=y')),
+                            kasan)
+        cmd = kunit_run.kunit_cmd(kern, 'x86_64', 'config', kasan, ('CONFIG_KASAN=y',))
+        self.assertEqual(cmd[cmd.index('CONFIG_KASAN=y') - 1], '--kconfig_add')
+
 
 class TestTcgWrapper(TempDirTest):
     def test_accel_is_always_tcg(self):

@@ -84,7 +84,9 @@ class TestRun(CommandLine):
         rc, out, rep = self.run_fake('fail', KTAP_CRASH)
         self.assertEqual(rc, 1)
         statuses = [c['status'] for c in rep['runs'][0]['cases']]
-        self.assertEqual(statuses, ['PASS', 'ERROR', 'ERROR'])
+        self.assertEqual(statuses, ['PASS', 'ERROR', 'ERROR', 'FAIL'])
+        # the oops is also a report printed while the suite ran
+        self.assertEqual(rep['runs'][0]['cases'][-1]['name'], 'vmsync.splat')
 
     def test_wrong_page_table_setup(self):
         rc, out, rep = self.run_fake('wrong-setup', KTAP_PASS)

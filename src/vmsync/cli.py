@@ -30,6 +30,9 @@ def main(argv):
     r.add_argument('--kunit-json', metavar='FILE',
                    help="kunit.py's JSON for KernelCI (one arch; crashes are FAIL)")
     r.add_argument('--jobs', type=int, metavar='N', help='make -j (default: nproc)')
+    r.add_argument('--kconfig_add', action='append', default=[], metavar='CONFIG_X=y',
+                   help="passed to kunit.py like its own flag (repeatable); "
+                        "each set of options has its own build dir")
     c = sub.add_parser('check', help='what patches change in the results (pre-merge)')
     c.add_argument('patches', nargs='*', metavar='PATCH_OR_MBOX')
     c.add_argument('--kernel', default='6.12',
@@ -51,7 +54,7 @@ def main(argv):
     if args.cmd == 'run':
         return do_run(kernel=args.kernel, arch=args.arch, patches=args.patch,
                       json_file=args.json, jobs=args.jobs,
-                      kunit_json=args.kunit_json)[0]
+                      kunit_json=args.kunit_json, kconfig_add=args.kconfig_add)[0]
     if args.cmd == 'check':
         return do_check(args.patches, kernel=args.kernel, arch=args.arch,
                         json_file=args.json, jobs=args.jobs)

@@ -1,6 +1,7 @@
 """Build and run one arch with the kernel's own tools/testing/kunit/kunit.py."""
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -13,17 +14,24 @@ from .util import say, fmt_s, run_cmd, tail, write_if_changed
 from .paths import KUNITCONFIG
 from .arches import ARCHES
 from .ktap import suite_seconds, parse_ktap
+from .splat import find_reports, splat_case
 
 
 EXEC_TIMEOUT = 300          # seconds; kunit.py exec --timeout
 
 
-def build_dir_for(cache, kern, arch):
-    """Build dir of (kernel, arch).  A stamp records what it was built for;
-    a mismatch wipes it, so a build dir is never shared across kernels."""
-    bdir = os.path.join(cache, 'build', kern['key'], arch)
+def build_dir_for(cache, kern, arch, kconfig_add=()):
+    """Build dir of (kernel, arch, --kconfig_add options).  A stamp records
+    what it was built for; a mismatch wipes it, so a build dir is never
+    shared across kernels or configurations."""
+    name = arch
+    if kconfig_add:
+        name += '+' + hashlib.sha256('\n'.join(kconfig_add).encode()).hexdigest()[:10]
+    bdir = os.path.join(cache, 'build', kern['key'], name)
     stamp = os.path.join(bdir, 'vmsync-stamp.json')
     want = {'kernel': kern['key'], 'version': kern['version'], 'arch': arch}
+    if kconfig_add:
+        want['kconfig_add'] = list(kconfig_add)
     try:
         with open(stamp) as f:
             have = json.load(f)
@@ -37,7 +45,7 @@ def build_dir_for(cache, kern, arch):
     return bdir
 
 
-def kunit_cmd(kern, arch, sub, bdir):
+def kunit_cmd(kern, arch, sub, bdir, kconfig_add=()):
     a = ARCHES[arch]
     tree = kern['tree']
     cmd = [sys.executable, os.path.join(tree, 'tools/testing/kunit/kunit.py'), sub,
@@ -52,6 +60,8 @@ def kunit_cmd(kern, arch, sub, bdir):
         with contextlib.suppress(OSError), open(os.path.join(tree, path)) as f:
             if re.search(regex, f.read()):
                 cmd += ['--kconfig_add', k]
+    for k in kconfig_add:
+        cmd += ['--kconfig_add', k]
     for q in a.qemu_args:
         cmd += ['--qemu_args=' + q]
     return cmd
@@ -104,10 +114,10 @@ def stage(arch, name, fn):
     return ok, dt
 
 
-def run_arch(kern, arch, cache, jobs):
+def run_arch(kern, arch, cache, jobs, kconfig_add=()):
     """config, build, exec for one arch; returns the run's result dict."""
     a = ARCHES[arch]
-    bdir = build_dir_for(cache, kern, arch)
+    bdir = build_dir_for(cache, kern, arch, kconfig_add)
     env = kunit_env(cache)
     res = {'arch': arch, 'status': 'build-error', 'build_s': 0.0, 'run_s': 0.0,
            'cases': [], 'build_dir': bdir}
@@ -118,7 +128,7 @@ def run_arch(kern, arch, cache, jobs):
 
     for name, extra in (('config', []), ('build', ['--jobs', str(jobs)])):
         log = os.path.join(bdir, 'vmsync-%s.log' % name)
-        cmd = kunit_cmd(kern, arch, name, bdir) + extra
+        cmd = kunit_cmd(kern, arch, name, bdir, kconfig_add) + extra
         ok, dt = stage(arch, name, lambda: run_cmd(cmd, env=env, log=log,
                                                     check=False)[0] == 0)
         res['build_s'] = round(res['build_s'] + dt, 1)
@@ -128,7 +138,7 @@ def run_arch(kern, arch, cache, jobs):
             return res
 
     log = os.path.join(bdir, 'vmsync-exec.log')
-    cmd = (kunit_cmd(kern, arch, 'exec', bdir) +
+    cmd = (kunit_cmd(kern, arch, 'exec', bdir, kconfig_add) +
            ['--timeout', str(EXEC_TIMEOUT),
             # '--json=FILE', not '--json FILE': kunit.py rewrites a bare --json
             '--json=' + os.path.join(bdir, 'kunit.json')])
@@ -161,6 +171,11 @@ def run_arch(kern, arch, cache, jobs):
                           'log': 'the boot log has no line matching %r: this '
                                  'is not the page-table setup --arch %s is for'
                                  % (regex, arch)})
+    boot_reports, suite_reports = find_reports(raw)
+    if boot_reports:
+        res['boot_reports'] = boot_reports
+    if suite_reports:
+        cases.append(splat_case(suite_reports))
     res['cases'] = cases
     res['suite_s'] = suite_seconds(raw)
     bad = any(c['status'] in ('FAIL', 'ERROR') for c in cases)

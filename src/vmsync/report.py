@@ -30,6 +30,12 @@ def print_report(runs):
                                            '-' if t is None else '%.3f' % t,
                                            r['status']))
     for r in runs:
+        if r.get('boot_reports'):
+            say()
+            say('note [%s]: the kernel printed %d report(s) while booting, before the '
+                'suite started (not counted against it):' % (r['arch'], len(r['boot_reports'])))
+            for l in r['boot_reports']:
+                say('    ' + l)
         if r['status'] == 'build-error':
             say()
             say('BUILD ERROR [%s]: %s' % (r['arch'], r.get('error', '')))

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import time
 
@@ -16,7 +17,7 @@ from .report import exit_code, print_report, write_kernelci_json
 
 
 def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
-           suite_dir=SUITE_DIR, kunit_json=None):
+           suite_dir=SUITE_DIR, kunit_json=None, kconfig_add=()):
     """The whole 'run' command.  Returns (exit code, report dict)."""
     arches = parse_arches(arch)
     if kunit_json and len(arches) != 1:
@@ -28,6 +29,9 @@ def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
     for p in patches:
         if not os.path.isfile(p):
             raise Fail('--patch %s: no such file' % p)
+    for k in kconfig_add:
+        if not re.match(r'^CONFIG_[A-Za-z0-9_]+=\S*$', k):
+            raise Fail('--kconfig_add %s: expected CONFIG_NAME=VALUE' % k)
     if jobs is not None and jobs < 1:
         raise Fail('--jobs must be at least 1')
     if json_file and not os.path.isdir(os.path.dirname(os.path.abspath(json_file))):
@@ -65,7 +69,7 @@ def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
                                                                     KUNITCONFIG))
         runs = []
         for a in arches:
-            runs.append(run_arch(kern, a, cache, jobs))
+            runs.append(run_arch(kern, a, cache, jobs, tuple(kconfig_add)))
         say('vmsync: done in %s (not counting waits for the lock)' % fmt_s(time.time() - t_start))
     report = {'kernel': {'source': kern['source'], 'version': kern['version']},
               'runs': [{k: x for k, x in r.items() if k != 'error_tail'} for r in runs]}
