@@ -19,7 +19,7 @@ from .series import SERIES_KERNELS, SERIES_PACKAGES, git_identity, check_series
 
 
 # ./vmsync test: the arches where the mutants are killed, on 6.12
-TEST_ARCHES = ['um', 'i386', 'arm', 'arm64']
+TEST_ARCHES = ['um', 'i386', 'arm', 'arm64', 'x86_64']
 # ./vmsync test --full adds --arch all on these kernels
 FULL_KERNELS = ['6.1', '6.12', 'newest']
 # ./vmsync check's proof: (input, arches, expected exit, cases that must regress)
