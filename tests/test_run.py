@@ -4,7 +4,7 @@ import json
 import os
 import unittest
 
-from support import write, read, KTAP_PASS, KTAP_FAIL, KTAP_CRASH, MUTANT, BAD_PATCH, CommandLine
+from support import write, write_ktap, read, KTAP_PASS, KTAP_FAIL, KTAP_CRASH, KUNIT_JSON, MUTANT, BAD_PATCH, CommandLine
 from vmsync import sources
 
 
@@ -22,9 +22,9 @@ class TestRun(CommandLine):
         self.assertEqual(read(os.path.join(kdir, 'mm/vmalloc.c')),
                          'int vmalloc(void)\n{\n\treturn 0;\n}\n')
 
-    def run_fake(self, mode, ktap=KTAP_PASS, *extra):
+    def run_fake(self, mode, ktap=KTAP_PASS, *extra, kunit_json=None):
         kdir = self.fake()
-        write(os.path.join(self.tmp, 'ktap'), ktap)
+        write_ktap(os.path.join(self.tmp, 'ktap'), ktap, kunit_json)
         out_json = os.path.join(self.tmp, 'out.json')
         rc, out, err = self.vmsync('run', '--kernel', kdir, '--json', out_json, *extra,
                                    FAKE_KUNIT=mode, FAKE_KTAP=os.path.join(self.tmp, 'ktap'))
@@ -64,7 +64,7 @@ class TestRun(CommandLine):
         bps = os.path.join(self.tmp, 'backports')
         write(os.path.join(bps, '6.99/mm/vmalloc_sync_kunit.c.edit'), '@@ end\nint bp699;\n')
         write(os.path.join(bps, '6.1/mm/vmalloc_sync_kunit.c.edit'), '@@ end\nint bp61;\n')
-        write(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
+        write_ktap(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
         rc, out, err = self.vmsync('run', '--kernel', kdir, VMSYNC_BACKPORTS=bps,
                                    FAKE_KUNIT='pass', FAKE_KTAP=os.path.join(self.tmp, 'ktap'))
         self.assertEqual(rc, 0, err)
@@ -85,6 +85,27 @@ class TestRun(CommandLine):
         self.assertEqual(rc, 1)
         statuses = [c['status'] for c in rep['runs'][0]['cases']]
         self.assertEqual(statuses, ['PASS', 'ERROR', 'ERROR'])
+
+    def test_kunit_py_disagrees(self):
+        # kunit.py read the crash as passes: never a pass, the run fails
+        rc, out, rep = self.run_fake('pass', KTAP_CRASH, kunit_json=KUNIT_JSON[KTAP_PASS])
+        self.assertEqual(rc, 1, out)
+        case = rep['runs'][0]['cases'][-1]
+        self.assertEqual((case['name'], case['status']), ('vmsync.parser_agreement', 'FAIL'))
+        # vmsync's ERRORs kunit.json lacks are stricter, not a disagreement
+        self.assertIn('vmalloc_sync.test_b: vmsync ABSENT, kunit.py SKIP', case['log'])
+        self.assertIn('FAIL [um] vmsync.parser_agreement', out)
+        # and where vmsync sees a pass kunit.py does not
+        rc, out, rep = self.run_fake('pass', KTAP_PASS, kunit_json=KUNIT_JSON[KTAP_FAIL])
+        self.assertEqual(rc, 1, out)
+        self.assertIn('vmalloc_sync.test_a: vmsync PASS, kunit.py FAIL',
+                      rep['runs'][0]['cases'][-1]['log'])
+
+    def test_kunit_py_wrote_no_json(self):
+        rc, out, rep = self.run_fake('pass', KTAP_PASS, kunit_json='not json')
+        self.assertEqual(rc, 1, out)
+        self.assertEqual(rep['runs'][0]['cases'][-1]['name'], 'vmsync.parser_agreement')
+        self.assertIn('no kunit.py result', out)
 
     def test_wrong_page_table_setup(self):
         rc, out, rep = self.run_fake('wrong-setup', KTAP_PASS)
@@ -108,7 +129,7 @@ class TestRun(CommandLine):
         before = {p: read(os.path.join(kdir, p)) for p in ('mm/Makefile', 'mm/vmalloc.c')}
         patch = os.path.join(self.tmp, 'm.patch')
         write(patch, MUTANT)
-        write(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
+        write_ktap(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
         env = dict(FAKE_KUNIT='pass', FAKE_KTAP=os.path.join(self.tmp, 'ktap'))
         rc, out, err = self.vmsync('run', '--kernel', kdir, '--patch', patch, **env)
         self.assertEqual(rc, 0, err)
