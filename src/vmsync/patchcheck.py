@@ -86,7 +86,7 @@ def htmldocs_warnings(tree, sphinxdir, outdir, env=None):
     shutil.rmtree(outdir, ignore_errors=True)
     if rc and not any('.rst' in w for w in found):
         said = [l for l in out.splitlines()
-                if l.strip() and not re.match(r'make(\[\d+\])?: (Entering|Leaving) ', l)]
+                if l.strip() and not re.match(r'make(\[\d+\])?: (Entering|Leaving|\*\*\*) ', l)]
         return None, 'make htmldocs exit %d: %s' % (rc, said[-1].strip() if said else '')
     if rc:
         found.add('make htmldocs exit %d' % rc)
