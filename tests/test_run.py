@@ -22,6 +22,33 @@ class TestRun(CommandLine):
         self.assertEqual(read(os.path.join(kdir, 'mm/vmalloc.c')),
                          'int vmalloc(void)\n{\n\treturn 0;\n}\n')
 
+    def test_mbox_names_the_mail_that_does_not_apply(self):
+        kdir = self.fake()
+        mbox = os.path.join(self.tmp, 'series.mbox')
+        cover = ('From 0000 Mon Sep 17 00:00:00 2001\nSubject: [PATCH 0/2] cover\n\n'
+                 'Two patches.\n\n')
+        second = BAD_PATCH.replace('Subject: [PATCH] mutant: vmalloc returns 1',
+                                   'Subject: [PATCH 2/2] mm: the one that does not apply')
+        write(mbox, cover + MUTANT + '\n' + second)
+        rc, out, err = self.vmsync('run', '--kernel', kdir, '--patch', mbox)
+        self.assertUsageError(rc, err, 'does not apply')
+        self.assertIn('patch mail 3 of 3 of %s ([PATCH 2/2] mm: the one that does not apply)'
+                      % mbox, err)
+        self.assertEqual(read(os.path.join(kdir, 'mm/vmalloc.c')),
+                         'int vmalloc(void)\n{\n\treturn 0;\n}\n')
+
+    def test_mbox_with_cover_letter_applies(self):
+        kdir = self.fake()
+        mbox = os.path.join(self.tmp, 'series.mbox')
+        write(mbox, 'From 0000 Mon Sep 17 00:00:00 2001\nSubject: [PATCH 0/1] cover\n\n'
+                    'One patch.\n\n' + MUTANT)
+        write_ktap(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
+        rc, out, err = self.vmsync('run', '--kernel', kdir, '--patch', mbox, FAKE_KUNIT='pass',
+                                   FAKE_KTAP=os.path.join(self.tmp, 'ktap'))
+        self.assertEqual(rc, 0, err)
+        copy = os.path.join(self.tmp, 'cache', 'trees', sources.path_key(kdir))
+        self.assertIn('return 1', read(os.path.join(copy, 'mm/vmalloc.c')))
+
     def run_fake(self, mode, ktap=KTAP_PASS, *extra, kunit_json=None):
         kdir = self.fake()
         write_ktap(os.path.join(self.tmp, 'ktap'), ktap, kunit_json)
