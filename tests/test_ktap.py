@@ -90,6 +90,10 @@ class TestKtap(unittest.TestCase):
         self.assertEqual(list(cases), ['vmsync.ktap'])
         self.assertIn('ran no test', cases['vmsync.ktap'][1])
 
+    def test_result_out_of_order_is_an_error(self):
+        cases, _ = self.parse(KTAP_PASS.replace('ok 2 test_b', 'ok 5 test_b'))
+        self.assertIn('expected test number 2', cases['vmsync.ktap'][1])
+
     def test_nesting_by_headers_not_indentation(self):
         # tabs, two spaces, no indentation at all: the same cases
         for indent in ('\t', '  ', ''):
