@@ -151,7 +151,7 @@ def run_arch(kern, arch, cache, jobs):
         res['error_tail'] = raw.splitlines()[-25:] or tail(log)
         return res
     agreement = parser_agreement(cases, os.path.join(bdir, 'kunit.json'))
-    if any(re.search(r'#\d+$', c['name']) for c in cases):
+    if any(re.search(r'\.#\d+$', c['name']) for c in cases):
         name_unfinished(cases, kern, arch, bdir, env)
     if not cases:
         cases = [{'name': 'vmsync.no_tests', 'status': 'ERROR',
