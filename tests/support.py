@@ -46,6 +46,20 @@ KTAP_PASS = data('ktap/pass.ktap')
 KTAP_FAIL = data('ktap/fail.ktap')
 KTAP_CRASH = data('ktap/crash.ktap')
 
+# kunit.json as kunit.py (7.2's kunit_parser and kunit_json) writes it for each
+KUNIT_JSON = {KTAP_PASS: data('ktap/pass.json'), KTAP_FAIL: data('ktap/fail.json'),
+              KTAP_CRASH: data('ktap/crash.json')}
+
+
+def write_ktap(path, text, kunit_json=None):
+    """What the fake kernel prints, and beside it (path.json) what the fake
+    kunit.py writes as kunit.json: kunit_json, or the real one for text."""
+    write(path, text)
+    kunit_json = kunit_json or KUNIT_JSON.get(text)
+    if kunit_json:
+        write(path + '.json', kunit_json)
+
+
 # A fake kunit.py: records its calls, fails or prints KTAP as FAKE_KUNIT says.
 FAKE_KUNIT = data('fake-kunit.py')
 

@@ -4,7 +4,7 @@ import json
 import os
 import unittest
 
-from support import write, KTAP_PASS, KTAP_FAIL, KTAP_CRASH, MUTANT, CommandLine
+from support import write, write_ktap, KTAP_PASS, KTAP_FAIL, KTAP_CRASH, MUTANT, CommandLine
 from vmsync import check
 
 
@@ -30,10 +30,10 @@ class TestCheck(CommandLine):
         kdir = self.fake()
         patch = os.path.join(self.tmp, 'm.patch')
         write(patch, MUTANT)
-        write(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
+        write_ktap(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
         env = dict(FAKE_KUNIT='pass', FAKE_KTAP=os.path.join(self.tmp, 'ktap'))
         if ktap_patched:
-            write(os.path.join(self.tmp, 'ktap2'), ktap_patched)
+            write_ktap(os.path.join(self.tmp, 'ktap2'), ktap_patched)
             env['FAKE_KTAP_PATCHED'] = os.path.join(self.tmp, 'ktap2')
         out_json = os.path.join(self.tmp, 'check.json')
         rc, out, err = self.vmsync('check', '--kernel', kdir, '--json', out_json,
@@ -67,7 +67,7 @@ class TestCheck(CommandLine):
         kdir = self.fake()
         patch = os.path.join(self.tmp, 'm.patch')
         write(patch, MUTANT)
-        write(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
+        write_ktap(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
         rc, out, err = self.vmsync('check', '--kernel', kdir, patch, FAKE_KUNIT='build-error',
                                    FAKE_KTAP=os.path.join(self.tmp, 'ktap'))
         self.assertEqual(rc, 3, err)

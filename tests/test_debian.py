@@ -10,31 +10,37 @@ from vmsync.util import Fail
 
 
 class TestAptSources(TempDirTest):
-    def test_deb822_and_one_line(self):
-        write(os.path.join(self.tmp, 'debian.sources'), data('debian.sources'))
-        write(os.path.join(self.tmp, 'x.list'),
-              'deb [arch=amd64] https://packages.example.com/apt cloud main\n'
-              '# deb http://old.example/debian sid main\n')
-        entries = debian.parse_apt_sources([os.path.join(self.tmp, 'x.list'),
-                                            os.path.join(self.tmp, 'debian.sources')])
-        self.assertEqual(len(entries), 3)
-        self.assertEqual(debian.debian_mirror(entries),
-                         ('http://mirror.example/debian',
-                          '/usr/share/keyrings/debian-archive-keyring.gpg'))
+    """apt's own view of the sources (apt-get indextargets), not sources.list
+    files read by hand."""
 
-    def test_one_line_only(self):
-        write(os.path.join(self.tmp, 'sources.list'),
-              'deb http://security.debian.org/debian-security bookworm-security main\n'
-              'deb [signed-by=/k.gpg] http://ftp.de.debian.org/debian/ bookworm main contrib\n')
-        entries = debian.parse_apt_sources([os.path.join(self.tmp, 'sources.list')])
-        self.assertEqual(debian.debian_mirror(entries),
-                         ('http://ftp.de.debian.org/debian', '/k.gpg'))
+    def test_debian_among_other_sources(self):
+        records = debian.parse_indextargets(data('indextargets.txt'))
+        self.assertEqual(len(records), 4)
+        self.assertEqual(records[0]['Repo-URI'], 'https://packages.example.com/apt/')
+        self.assertEqual(debian.debian_mirror(records), 'http://mirror.example/debian')
 
-    def test_disabled_and_none(self):
-        write(os.path.join(self.tmp, 'd.sources'),
-              'Types: deb\nURIs: http://m/debian\nSuites: sid\nComponents: main\nEnabled: no\n')
-        self.assertEqual(debian.debian_mirror(debian.parse_apt_sources(
-            [os.path.join(self.tmp, 'd.sources')])), (None, None))
+    def test_without_release_info(self):
+        # before apt-get update apt knows no Origin: the URI decides
+        text = data('indextargets.txt').replace('Origin: Debian\n', '')
+        records = debian.parse_indextargets(text.replace(
+            'Repo-URI: http://mirror.example/debian/',
+            'Repo-URI: http://ftp.de.debian.org/debian/'))
+        self.assertEqual(debian.debian_mirror(records), 'http://ftp.de.debian.org/debian')
+
+    def test_none(self):
+        records = debian.parse_indextargets(data('indextargets.txt'))
+        # the security archive and deb-src entries are no main archive
+        self.assertIsNone(debian.debian_mirror(
+            [r for r in records if 'security' in r['Repo-URI'] or r['Target-Of'] != 'deb']))
+        self.assertIsNone(debian.debian_mirror([]))
+
+    def test_this_system(self):
+        # whatever this machine's sources are, apt-get indextargets reads them
+        try:
+            text = debian.apt_indextargets()
+        except (Fail, OSError) as e:
+            self.skipTest('no apt here: %s' % e)
+        self.assertIsInstance(debian.parse_indextargets(text), list)
 
 
 class TestPackages(unittest.TestCase):

@@ -1,10 +1,18 @@
 """KTAP parsing (vmsync.ktap)."""
 
+import contextlib
+import glob
+import importlib
+import inspect
+import io
+import os
+import sys
 import textwrap
 import unittest
 
-from support import data, KTAP_PASS, KTAP_FAIL, KTAP_CRASH
+from support import data, DATA, KTAP_PASS, KTAP_FAIL, KTAP_CRASH
 from vmsync import ktap
+from vmsync.paths import cache_dir
 
 
 class TestKtap(unittest.TestCase):
@@ -69,6 +77,129 @@ class TestKtap(unittest.TestCase):
 
     def test_no_ktap(self):
         self.assertEqual(ktap.parse_ktap('Booting...\nKernel panic\n'), ([], False))
+
+    def test_no_top_level_plan_is_an_error(self):
+        cases, _ = self.parse(KTAP_PASS.replace('1..1\n', '', 1))
+        self.assertEqual(cases['vmsync.ktap'][0], 'ERROR')
+        self.assertIn('no test plan', cases['vmsync.ktap'][1])
+        self.assertEqual(cases['vmalloc_sync.test_a'][0], 'PASS')
+
+    def test_ktap_without_tests_is_an_error(self):
+        cases, saw = self.parse('KTAP version 1\n1..0\n')
+        self.assertTrue(saw)
+        self.assertEqual(list(cases), ['vmsync.ktap'])
+        self.assertIn('ran no test', cases['vmsync.ktap'][1])
+
+    def test_result_out_of_order_is_an_error(self):
+        cases, _ = self.parse(KTAP_PASS.replace('ok 2 test_b', 'ok 5 test_b'))
+        self.assertIn('expected test number 2', cases['vmsync.ktap'][1])
+
+    def test_nesting_by_headers_not_indentation(self):
+        # tabs, two spaces, no indentation at all: the same cases
+        for indent in ('\t', '  ', ''):
+            text = KTAP_CRASH.replace('    ', indent)
+            cases, _ = self.parse(text)
+            self.assertEqual({n: s for n, (s, _) in cases.items()},
+                             {'vmalloc_sync.test_a': 'PASS', 'vmalloc_sync.#2': 'ERROR',
+                              'vmalloc_sync.#3': 'ERROR'}, repr(indent))
+
+
+class TestDisagreements(unittest.TestCase):
+    def test_statuses_and_deliberate_differences(self):
+        cases = [{'name': 's.a', 'status': 'PASS', 'log': ''},
+                 {'name': 's.b', 'status': 'ERROR', 'log': '# b: try faulted'},
+                 {'name': 's.c', 'status': 'SKIP', 'log': '# c: vmsync-6.1-skip: x'},
+                 {'name': 's.#4', 'status': 'ERROR', 'log': ktap.UNFINISHED},
+                 {'name': 'vmsync.boot_log', 'status': 'ERROR', 'log': ''}]
+        theirs = [('s.a', 'PASS'), ('s.b', 'FAIL'), ('s.c', 'PASS'), ('s.#4', 'ERROR')]
+        self.assertEqual(ktap.disagreements(cases, theirs), [])
+        self.assertEqual(ktap.disagreements(cases, [('s.a', 'ERROR')] + theirs[1:]),
+                         ['s.a: vmsync PASS, kunit.py ERROR'])
+        self.assertEqual(ktap.disagreements(cases[1:], theirs),
+                         ['s.a: vmsync ABSENT, kunit.py PASS'])
+        # kunit.json: unnamed cases, no status of a test with subtests
+        json = {'name': 'KUnit Test Group', 'test_cases': [], 'sub_groups': [
+            {'name': 's', 'sub_groups': [], 'test_cases': [
+                {'name': 'a', 'status': 'PASS'}, {'name': 'b', 'status': 'FAIL'},
+                {'name': 'c', 'status': 'PASS'}, {'name': '', 'status': 'ERROR'}]}]}
+        theirs = ktap.json_cases(json)
+        self.assertIn(('s.#?', 'ERROR'), theirs)
+        extra = cases + [{'name': 't', 'status': 'FAIL', 'log': ''}]
+        self.assertEqual(ktap.disagreements(extra, theirs, unnamed=True, strict=False), [])
+        self.assertEqual(ktap.disagreements(extra, theirs, unnamed=True),
+                         ['t: vmsync FAIL, kunit.py ABSENT'])
+
+
+def trees():
+    """kunit_parser.py of every cached tree, looked up at each call: ./vmsync
+    test runs the comparison again once it has unpacked trees."""
+    return sorted(glob.glob(os.path.join(cache_dir(), 'trees', '*', 'tools', 'testing',
+                                         'kunit', 'kunit_parser.py')))
+
+
+def kunit_parser_of(kdir):
+    """A fresh import of one tree's kunit_parser (they differ between
+    versions), printing nothing."""
+    for m in [m for m in sys.modules if m.startswith('kunit_')]:
+        del sys.modules[m]
+    sys.path.insert(0, kdir)
+    try:
+        kp = importlib.import_module('kunit_parser')
+        printer = importlib.import_module('kunit_printer')
+    finally:
+        sys.path.remove(kdir)
+        for m in [m for m in sys.modules if m.startswith('kunit_')]:
+            del sys.modules[m]
+    quiet = printer.Printer(output=io.StringIO())
+    if hasattr(kp, 'stdout'):           # 6.12: one module-wide printer
+        kp.stdout = quiet
+    extra = [quiet] if len(inspect.signature(kp.parse_run_tests).parameters) > 1 else []
+
+    def parse(text):
+        with contextlib.redirect_stdout(io.StringIO()):
+            return kp.parse_run_tests(text.splitlines(True), *extra)
+    return parse
+
+
+class TestAgreesWithKunitParser(unittest.TestCase):
+    """vmsync's parser and the tree's kunit_parser on the tree's own fixture
+    logs (tools/testing/kunit/test_data/*.log): the same cases, the same
+    statuses (kunit.py's crashes as ERROR); the only differences allowed are
+    disagreements()'s deliberate ones, and vmsync's own 'vmsync.ktap'."""
+
+    def test_fixture_logs_of_every_cached_tree(self):
+        if not trees():
+            self.skipTest('no kernel tree in %s/trees (./vmsync test compares '
+                          'again once it has unpacked them)' % cache_dir())
+        for path in trees():
+            kdir = os.path.dirname(path)
+            parse = kunit_parser_of(kdir)
+            logs = sorted(glob.glob(os.path.join(kdir, 'test_data', '*.log')))
+            self.assertTrue(logs, kdir)
+            # and vmsync's own fixtures (6.1's marker: a deliberate SKIP)
+            logs += sorted(glob.glob(os.path.join(DATA, 'ktap', '*.ktap')))
+            for log in logs:
+                with self.subTest(tree=kdir.split(os.sep)[-4], log=os.path.basename(log)):
+                    with open(log, errors='replace') as f:
+                        text = f.read()
+                    theirs = ktap.kunit_cases(parse(text))
+                    cases, _ = ktap.parse_ktap(text)
+                    self.assertEqual(ktap.disagreements(cases, theirs), [])
+                    if any(s == 'ERROR' for _, s in theirs):
+                        self.assertTrue(any(c['status'] == 'ERROR' for c in cases))
+
+    def test_kernel_panic_interrupt(self):
+        """The log the issue named: kunit.py reports 2 crashed."""
+        if not trees():
+            self.skipTest('no kernel tree in %s/trees' % cache_dir())
+        log = os.path.join(os.path.dirname(trees()[0]), 'test_data',
+                           'test_kernel_panic_interrupt.log')
+        with open(log) as f:
+            cases, _ = ktap.parse_ktap(f.read())
+        st = {c['name']: c['status'] for c in cases}
+        self.assertEqual(st['string-stream-test.#2'], 'ERROR')
+        self.assertEqual(st['string-stream-test.#3'], 'ERROR')
+        self.assertEqual(sum(s == 'PASS' for s in st.values()), 8)
 
 
 if __name__ == '__main__':

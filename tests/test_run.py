@@ -4,7 +4,7 @@ import json
 import os
 import unittest
 
-from support import write, read, KTAP_PASS, KTAP_FAIL, KTAP_CRASH, MUTANT, BAD_PATCH, CommandLine
+from support import write, write_ktap, read, KTAP_PASS, KTAP_FAIL, KTAP_CRASH, KUNIT_JSON, MUTANT, BAD_PATCH, CommandLine
 from vmsync import sources
 
 
@@ -22,9 +22,36 @@ class TestRun(CommandLine):
         self.assertEqual(read(os.path.join(kdir, 'mm/vmalloc.c')),
                          'int vmalloc(void)\n{\n\treturn 0;\n}\n')
 
-    def run_fake(self, mode, ktap=KTAP_PASS, *extra):
+    def test_mbox_names_the_mail_that_does_not_apply(self):
         kdir = self.fake()
-        write(os.path.join(self.tmp, 'ktap'), ktap)
+        mbox = os.path.join(self.tmp, 'series.mbox')
+        cover = ('From 0000 Mon Sep 17 00:00:00 2001\nSubject: [PATCH 0/2] cover\n\n'
+                 'Two patches.\n\n')
+        second = BAD_PATCH.replace('Subject: [PATCH] mutant: vmalloc returns 1',
+                                   'Subject: [PATCH 2/2] mm: the one that does not apply')
+        write(mbox, cover + MUTANT + '\n' + second)
+        rc, out, err = self.vmsync('run', '--kernel', kdir, '--patch', mbox)
+        self.assertUsageError(rc, err, 'does not apply')
+        self.assertIn('patch mail 3 of 3 of %s ([PATCH 2/2] mm: the one that does not apply)'
+                      % mbox, err)
+        self.assertEqual(read(os.path.join(kdir, 'mm/vmalloc.c')),
+                         'int vmalloc(void)\n{\n\treturn 0;\n}\n')
+
+    def test_mbox_with_cover_letter_applies(self):
+        kdir = self.fake()
+        mbox = os.path.join(self.tmp, 'series.mbox')
+        write(mbox, 'From 0000 Mon Sep 17 00:00:00 2001\nSubject: [PATCH 0/1] cover\n\n'
+                    'One patch.\n\n' + MUTANT)
+        write_ktap(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
+        rc, out, err = self.vmsync('run', '--kernel', kdir, '--patch', mbox, FAKE_KUNIT='pass',
+                                   FAKE_KTAP=os.path.join(self.tmp, 'ktap'))
+        self.assertEqual(rc, 0, err)
+        copy = os.path.join(self.tmp, 'cache', 'trees', sources.path_key(kdir))
+        self.assertIn('return 1', read(os.path.join(copy, 'mm/vmalloc.c')))
+
+    def run_fake(self, mode, ktap=KTAP_PASS, *extra, kunit_json=None):
+        kdir = self.fake()
+        write_ktap(os.path.join(self.tmp, 'ktap'), ktap, kunit_json)
         out_json = os.path.join(self.tmp, 'out.json')
         rc, out, err = self.vmsync('run', '--kernel', kdir, '--json', out_json, *extra,
                                    FAKE_KUNIT=mode, FAKE_KTAP=os.path.join(self.tmp, 'ktap'))
@@ -64,7 +91,7 @@ class TestRun(CommandLine):
         bps = os.path.join(self.tmp, 'backports')
         write(os.path.join(bps, '6.99/mm/vmalloc_sync_kunit.c.edit'), '@@ end\nint bp699;\n')
         write(os.path.join(bps, '6.1/mm/vmalloc_sync_kunit.c.edit'), '@@ end\nint bp61;\n')
-        write(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
+        write_ktap(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
         rc, out, err = self.vmsync('run', '--kernel', kdir, VMSYNC_BACKPORTS=bps,
                                    FAKE_KUNIT='pass', FAKE_KTAP=os.path.join(self.tmp, 'ktap'))
         self.assertEqual(rc, 0, err)
@@ -88,6 +115,27 @@ class TestRun(CommandLine):
         # the oops is also a report printed while the suite ran
         self.assertEqual(rep['runs'][0]['cases'][-1]['name'], 'vmsync.splat')
 
+    def test_kunit_py_disagrees(self):
+        # kunit.py read the crash as passes: never a pass, the run fails
+        rc, out, rep = self.run_fake('pass', KTAP_CRASH, kunit_json=KUNIT_JSON[KTAP_PASS])
+        self.assertEqual(rc, 1, out)
+        case = [c for c in rep['runs'][0]['cases'] if c['name'] == 'vmsync.parser_agreement'][0]
+        self.assertEqual(case['status'], 'FAIL')
+        # vmsync's ERRORs kunit.json lacks are stricter, not a disagreement
+        self.assertIn('vmalloc_sync.test_b: vmsync ABSENT, kunit.py SKIP', case['log'])
+        self.assertIn('FAIL [um] vmsync.parser_agreement', out)
+        # and where vmsync sees a pass kunit.py does not
+        rc, out, rep = self.run_fake('pass', KTAP_PASS, kunit_json=KUNIT_JSON[KTAP_FAIL])
+        self.assertEqual(rc, 1, out)
+        self.assertIn('vmalloc_sync.test_a: vmsync PASS, kunit.py FAIL',
+                      rep['runs'][0]['cases'][-1]['log'])
+
+    def test_kunit_py_wrote_no_json(self):
+        rc, out, rep = self.run_fake('pass', KTAP_PASS, kunit_json='not json')
+        self.assertEqual(rc, 1, out)
+        self.assertEqual(rep['runs'][0]['cases'][-1]['name'], 'vmsync.parser_agreement')
+        self.assertIn('no kunit.py result', out)
+
     def test_wrong_page_table_setup(self):
         rc, out, rep = self.run_fake('wrong-setup', KTAP_PASS)
         self.assertEqual(rc, 1)
@@ -110,7 +158,7 @@ class TestRun(CommandLine):
         before = {p: read(os.path.join(kdir, p)) for p in ('mm/Makefile', 'mm/vmalloc.c')}
         patch = os.path.join(self.tmp, 'm.patch')
         write(patch, MUTANT)
-        write(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
+        write_ktap(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
         env = dict(FAKE_KUNIT='pass', FAKE_KTAP=os.path.join(self.tmp, 'ktap'))
         rc, out, err = self.vmsync('run', '--kernel', kdir, '--patch', patch, **env)
         self.assertEqual(rc, 0, err)

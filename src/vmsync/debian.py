@@ -83,85 +83,56 @@ def debian_source(name, cache):
     return dict(key=key, tree=tree, source='Debian %s %s' % (pkg, version))
 
 
-def parse_apt_sources(files):
-    """[(uri, [suites], [components], signed_by)] of the 'deb' entries in
-    one-line (.list) and deb822 (.sources) files."""
-    entries = []
-    for path in files:
-        try:
-            with open(path, errors='replace') as f:
-                text = f.read()
-        except OSError:
-            continue
-        if path.endswith('.sources'):
-            for para in re.split(r'\n\s*\n', text):
-                fields, last = {}, None
-                for line in para.splitlines():
-                    if line.startswith('#') or not line.strip():
-                        continue
-                    if line[0] in ' \t' and last:
-                        fields[last] += '\n' + line.strip()
-                        continue
-                    k, _, v = line.partition(':')
-                    last = k.strip().lower()
-                    fields[last] = v.strip()
-                if 'deb' not in fields.get('types', '').split():
-                    continue
-                if fields.get('enabled', 'yes').lower() == 'no':
-                    continue
-                signed = fields.get('signed-by', '')
-                if '\n' in signed:      # inline key block
-                    signed = ''
-                for uri in fields.get('uris', '').split():
-                    entries.append((uri, fields.get('suites', '').split(),
-                                    fields.get('components', '').split(), signed))
-        else:
-            for line in text.splitlines():
-                line = line.split('#', 1)[0].strip()
-                m = re.match(r'deb\s+(?:\[([^\]]*)\]\s+)?(\S+)\s+(\S+)\s*(.*)$', line)
-                if not m:
-                    continue
-                opts = dict(o.split('=', 1) for o in (m.group(1) or '').split()
-                            if '=' in o)
-                entries.append((m.group(2), [m.group(3)], m.group(4).split(),
-                                opts.get('signed-by', '')))
-    return entries
+def apt_indextargets():
+    """What apt itself makes of the configured sources (sources.list, .list
+    and deb822 .sources files, Enabled: no, options): the records of
+    apt-get indextargets."""
+    rc, out = run_cmd(['apt-get', 'indextargets'], check=False)
+    if rc:
+        raise Fail('apt-get indextargets failed: %s' % last_line(out))
+    return out
 
 
-def debian_mirror(entries):
-    """(uri, signed_by) of Debian's main archive among apt source entries."""
-    def main_archive(e):
-        uri, suites, comps, _ = e
-        return (uri.startswith(('http://', 'https://')) and 'main' in comps
-                and 'security' not in uri
-                and not any(s.endswith('-security') for s in suites))
-    cands = [e for e in entries if main_archive(e)]
-    for e in cands:
-        if e[0].rstrip('/').endswith('/debian'):
-            return e[0].rstrip('/'), e[3]
-    if cands:
-        return cands[0][0].rstrip('/'), cands[0][3]
-    return None, None
+def parse_indextargets(text):
+    """The deb822 records of apt-get indextargets, as dicts."""
+    records = []
+    for para in re.split(r'\n\s*\n', text.strip()):
+        fields = {}
+        for line in para.splitlines():
+            k, sep, v = line.partition(':')
+            if sep and not line[:1].isspace():
+                fields[k.strip()] = v.strip()
+        if fields:
+            records.append(fields)
+    return records
 
 
-def apt_source_files():
-    files = []
-    if os.path.isfile('/etc/apt/sources.list'):
-        files.append('/etc/apt/sources.list')
-    d = '/etc/apt/sources.list.d'
-    if os.path.isdir(d):
-        files += [os.path.join(d, f) for f in sorted(os.listdir(d))
-                  if f.endswith(('.list', '.sources'))]
-    return files
+def debian_mirror(records):
+    """URI of Debian's main archive among apt's index targets: a 'deb'
+    source with component main over http(s), not the security archive;
+    Origin: Debian (known once apt-get update has run) first, then a URI
+    ending in /debian, then the first candidate.  None when there is none."""
+    def main_archive(r):
+        uri = r.get('Repo-URI', '')
+        return (r.get('Target-Of') == 'deb' and r.get('Component') == 'main'
+                and uri.startswith(('http://', 'https://')) and 'security' not in uri
+                and not r.get('Release', '').endswith('-security'))
+    cands = [r['Repo-URI'].rstrip('/') for r in records if main_archive(r)]
+    for pick in ([r['Repo-URI'].rstrip('/') for r in records
+                  if main_archive(r) and r.get('Origin') == 'Debian'],
+                 [u for u in cands if u.endswith('/debian')], cands):
+        if pick:
+            return pick[0]
+    return None
 
 
 def newest_source(cache):
     """The newest linux-source-* in Debian unstable, via a private apt."""
     ensure_packages(['debian-archive-keyring'])
-    uri, signed_by = debian_mirror(parse_apt_sources(apt_source_files()))
+    uri = debian_mirror(parse_indextargets(apt_indextargets()))
     if not uri:
-        raise Fail('no Debian main archive found in the apt sources '
-                   '(/etc/apt/sources.list, /etc/apt/sources.list.d)')
+        raise Fail('no Debian main archive among the apt sources '
+                   '(apt-get indextargets lists none)')
     adir = os.path.join(cache, 'apt')
     for d in ('etc', 'state/lists/partial', 'cache/archives/partial', 'debs', 'keyring'):
         os.makedirs(os.path.join(adir, d), exist_ok=True)
@@ -181,8 +152,9 @@ def newest_source(cache):
             f.write('deb [signed-by=%s] %s unstable main\n' % (keyring, uri))
         return sl, run_cmd(['apt-get'] + opts(sl) + ['update'], check=False)
 
-    keyring = signed_by if signed_by.startswith('/') and os.path.isfile(signed_by) \
-        else '/usr/share/keyrings/debian-archive-keyring.gpg'
+    # Debian's own keyring (apt-get indextargets does not say a source's
+    # Signed-By; a Debian mirror is signed with Debian's keys anyway)
+    keyring = '/usr/share/keyrings/debian-archive-keyring.gpg'
     say('[source] apt-get update (%s unstable, private lists in %s) ...' % (uri, adir))
     sl, (rc, out) = update(keyring)
     if rc != 0 or re.search(r'NO_PUBKEY|EXPKEYSIG|not signed|signatures were invalid', out):

@@ -13,7 +13,7 @@ import time
 from .util import say, fmt_s, run_cmd, tail, write_if_changed
 from .paths import KUNITCONFIG
 from .arches import ARCHES
-from .ktap import suite_seconds, parse_ktap
+from .ktap import suite_seconds, parse_ktap, json_cases, disagreements
 from .splat import find_reports, splat_case
 
 
@@ -160,11 +160,14 @@ def run_arch(kern, arch, cache, jobs, kconfig_add=()):
             os.path.join(bdir, 'test.log'))
         res['error_tail'] = raw.splitlines()[-25:] or tail(log)
         return res
+    agreement = parser_agreement(cases, os.path.join(bdir, 'kunit.json'))
     if any(re.search(r'\.#\d+$', c['name']) for c in cases):
         name_unfinished(cases, kern, arch, bdir, env)
     if not cases:
         cases = [{'name': 'vmsync.no_tests', 'status': 'ERROR',
                   'log': 'the kernel ran no test case'}]
+    if agreement:
+        cases.append(agreement)
     for regex in a.expect_log:
         if not re.search(regex, raw, re.M):
             cases.append({'name': 'vmsync.boot_log', 'status': 'ERROR',
@@ -181,6 +184,28 @@ def run_arch(kern, arch, cache, jobs, kconfig_add=()):
     bad = any(c['status'] in ('FAIL', 'ERROR') for c in cases)
     res['status'] = 'fail' if bad else 'pass'
     return res
+
+
+def parser_agreement(cases, json_path):
+    """vmsync's cases against kunit.py's own reading of the same run
+    (kunit.json from kunit.py exec --json): None when they agree, else a
+    failed case 'vmsync.parser_agreement' naming each case and both statuses.
+    Deliberate differences (ktap.disagreements) are not disagreements, nor is
+    a failing case kunit.json has no entry for (the status of a test with
+    subtests, which kunit.json does not list)."""
+    try:
+        with open(json_path) as f:
+            theirs = json_cases(json.load(f))
+    except (OSError, ValueError, AttributeError) as e:
+        return {'name': 'vmsync.parser_agreement', 'status': 'FAIL',
+                'log': 'no kunit.py result to cross-check vmsync\'s with: %s: %s'
+                       % (json_path, e)}
+    diff = disagreements(cases, theirs, unnamed=True, strict=False)
+    if not diff:
+        return None
+    return {'name': 'vmsync.parser_agreement', 'status': 'FAIL',
+            'log': 'vmsync and kunit.py read the kernel\'s output differently '
+                   '(%s):\n' % json_path + '\n'.join(diff)}
 
 
 def name_unfinished(cases, kern, arch, bdir, env):

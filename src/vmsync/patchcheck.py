@@ -1,8 +1,10 @@
 """Checks of one patch of the series, each a list of problems (empty when it
-passes): checkpatch, a W=1 C=2 build, kernel-doc, docutils."""
+passes): checkpatch, a W=1 C=2 build, kernel-doc, the docs build (make
+htmldocs, or docutils where Sphinx cannot run)."""
 
 import os
 import re
+import shutil
 import sys
 
 from .util import say, last_line, run_cmd
@@ -51,9 +53,50 @@ def kernel_doc(tree, path):
         ({'kernel-doc exit %d' % rc} if rc else set())
 
 
+# Debian packages 'make htmldocs' needs, on 6.12 (scripts/sphinx-pre-install)
+# and 7.2 (tools/docs/sphinx-pre-install): Sphinx and PyYAML (7.2's
+# parser_yaml extension; 6.12's pre-install asks for it too), Pod::Usage (perl).
+# Both conf.py default to the alabaster theme, which Sphinx ships: no
+# sphinx-rtd-theme unless DOCS_THEME asks for it.  dot/convert are optional.
+DOCS_PACKAGES = ['python3-sphinx', 'python3-yaml', 'perl']
+DOC_WARNING_RE = re.compile(r'\b(WARNING|ERROR|CRITICAL|SEVERE):')
+
+
+def sphinx_dir(path):
+    """Documentation/dev-tools/x.rst -> dev-tools (make htmldocs SPHINXDIRS=)"""
+    parts = path.split('/')
+    return parts[1] if len(parts) > 2 and parts[0] == 'Documentation' else None
+
+
+def htmldocs_warnings(tree, sphinxdir, outdir, env=None):
+    """(warnings, None) of a fresh 'make htmldocs SPHINXDIRS=sphinxdir' (a
+    fresh output dir: Sphinx does not repeat an unchanged page's warnings),
+    as a set of lines without line numbers or the tree's path; or (None,
+    why) when the docs build could not run at all."""
+    shutil.rmtree(outdir, ignore_errors=True)
+    os.makedirs(outdir)
+    env = dict(env or os.environ, PYTHONDONTWRITEBYTECODE='1')   # no __pycache__ in the tree
+    rc, out = run_cmd(['make', '-C', tree, 'O=' + outdir, 'htmldocs',
+                       'SPHINXDIRS=' + sphinxdir], env=env, check=False)
+    found = set()
+    for line in out.splitlines():
+        if DOC_WARNING_RE.search(line):
+            line = line.strip().replace(os.path.join(tree, ''), '')
+            found.add(re.sub(r':\d+:', ':', line))
+    shutil.rmtree(outdir, ignore_errors=True)
+    if rc and not any('.rst' in w for w in found):
+        said = [l for l in out.splitlines()
+                if l.strip() and not re.match(r'make(\[\d+\])?: (Entering|Leaving|\*\*\*) ', l)]
+        return None, 'make htmldocs exit %d: %s' % (rc, said[-1].strip() if said else '')
+    if rc:
+        found.add('make htmldocs exit %d' % rc)
+    return found, None
+
+
 def rst_problems(tree, path):
-    """A new page: valid to docutils' own parser (Sphinx-only roles and
-    directives would be reported too) and listed in its index's toctree."""
+    """Where Sphinx cannot run: a new page valid to docutils' own parser
+    (Sphinx-only roles and directives would be reported too) and listed in
+    its index's toctree (Sphinx itself warns about a page in no toctree)."""
     code = ('import sys, docutils.core, docutils.utils\n'
             'try:\n'
             '    docutils.core.publish_doctree(open(sys.argv[1]).read(),\n'

@@ -1,12 +1,15 @@
 """./vmsync run: the suite on one kernel, on one or more arches."""
 
+import email.parser
+import email.policy
 import json
 import os
 import re
 import shutil
+import tempfile
 import time
 
-from .util import Fail, say, fmt_s, cache_lock
+from .util import Fail, say, fmt_s, cache_lock, run_cmd
 from .paths import ROOT, SUITE_DIR, BACKPORTS_DIR, KUNITCONFIG, cache_dir
 from .arches import ARCHES, parse_arches
 from .debian import BUILD_PACKAGES, ensure_packages
@@ -14,6 +17,35 @@ from .tree import prepare_tree
 from .sources import check_kernel_spec, get_source
 from .kunit_run import run_arch
 from .report import exit_code, print_report, write_kernelci_json
+
+
+def split_mboxes(patches, tmp):
+    """An mbox of several mails becomes one patch per mail (git mailsplit),
+    cover letters and other mails without a diff left out, so that a patch
+    that does not apply is named.  Returns (patches, {split file: 'mail N
+    of MBOX ("Subject")'})."""
+    out, names = [], {}
+    for p in patches:
+        with open(p, errors='replace') as f:
+            text = f.read()
+        if not text.startswith('From ') or len(re.findall(r'^From ', text, re.M)) < 2:
+            out.append(p)
+            continue
+        d = tempfile.mkdtemp(prefix='mbox-', dir=tmp)
+        run_cmd(['git', 'mailsplit', '-o' + d, p], what='git mailsplit ' + p)
+        mails = sorted(os.listdir(d))
+        for i, m in enumerate(mails, 1):
+            path = os.path.join(d, m)
+            with open(path, errors='replace') as f:
+                mail = f.read()
+            if not re.search(r'^(diff |--- |\+\+\+ )', mail, re.M):
+                continue
+            subject = email.parser.Parser(policy=email.policy.default).parsestr(
+                mail, headersonly=True).get('Subject', '')
+            names[path] = 'mail %d of %d of %s (%s)' % (i, len(mails), p,
+                                                       ' '.join(str(subject).split()))
+            out.append(path)
+    return out, names
 
 
 def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
@@ -60,9 +92,17 @@ def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
         backport = os.path.join(BACKPORTS_DIR, '.'.join(kern['version'].split('.')[:2]))
         overlays = [(backport, os.path.relpath(backport, ROOT))] \
             if os.path.isdir(backport) else []
-        prepare_tree(kern['tree'], suite_dir, patches,
-                     shown=suite_dir if shown.startswith('..') else shown,
-                     overlays=overlays)
+        with tempfile.TemporaryDirectory(prefix='vmsync-patches-') as tmp:
+            split, names = split_mboxes(patches, tmp)
+            try:
+                prepare_tree(kern['tree'], suite_dir, split,
+                             shown=suite_dir if shown.startswith('..') else shown,
+                             overlays=overlays)
+            except Fail as e:
+                msg = str(e)
+                for path, name in names.items():
+                    msg = msg.replace('patch %s ' % path, 'patch %s ' % name)
+                raise Fail(msg, e.code)
         say('[tree] prepare ... %s' % fmt_s(time.time() - t0))
         if not os.path.isfile(os.path.join(kern['tree'], KUNITCONFIG)):
             raise Fail('%s is missing: kernel/%s must provide it' % (KUNITCONFIG,

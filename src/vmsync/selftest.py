@@ -52,6 +52,32 @@ def run_unit_tests():
     return result.testsRun - bad, bad
 
 
+# The unit test that compares vmsync's KTAP parser with each cached tree's
+# kunit_parser skips without trees, and on a fresh machine (CI) the unit
+# tests run before any tree is unpacked: do_test runs it again once the
+# series checks have unpacked them, and there a skip is a failure.
+AGREEMENT_TEST = 'test_ktap.TestAgreesWithKunitParser'
+
+
+def run_agreement_test(lines):
+    """AGREEMENT_TEST on the trees that now exist: (passed, failed)."""
+    import unittest
+    sys.dont_write_bytecode = True
+    say()
+    say('== parser agreement: vmsync vs each cached tree\'s kunit_parser')
+    if TESTS_DIR not in sys.path:
+        sys.path.insert(0, TESTS_DIR)
+    suite = unittest.defaultTestLoader.loadTestsFromName(AGREEMENT_TEST)
+    result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(suite)
+    bad = len(result.failures) + len(result.errors)
+    if result.skipped or bad or not result.testsRun:
+        lines.append('parser agreement: %d failed, %d skipped (%s)' % (
+            bad, len(result.skipped), '; '.join(r for _, r in result.skipped) or
+            'see above'))
+        return 0, 1
+    return 1, 0
+
+
 def guarded_run(**kw):
     """do_run, but a Fail is a result (exit code) instead of an exception."""
     try:
@@ -147,6 +173,8 @@ def do_test(full=False):
     for kernel in SERIES_KERNELS:
         p, f = test_series(kernel, lines)
         passed, failed = passed + p, failed + f
+    p, f = run_agreement_test(lines)        # the series unpacked the trees
+    passed, failed = passed + p, failed + f
     mutants = sorted(f for f in os.listdir(MUTANTS_DIR) if f.endswith('.patch')) \
         if os.path.isdir(MUTANTS_DIR) else []
     kill_on = {}

@@ -13,11 +13,13 @@ from .edit import parse_edit, apply_edit
 from .tree import PRISTINE, git, reset_tree, suite_files
 from .sources import get_source
 from .kunit_run import build_dir_for, kunit_cmd
-from .patchcheck import compile_warnings, checkpatch, kernel_doc, rst_problems, print_checks
+from .patchcheck import (compile_warnings, checkpatch, kernel_doc, rst_problems, print_checks,
+                         DOCS_PACKAGES, sphinx_dir, htmldocs_warnings)
 
 
 SERIES_KERNELS = ('6.12', 'newest')     # 6.1 needs backports/6.1: not upstream
-SERIES_PACKAGES = ['perl', 'sparse', 'python3-docutils']   # checkpatch, C=2, rst
+# checkpatch, C=2, docutils (where Sphinx cannot run), make htmldocs
+SERIES_PACKAGES = ['perl', 'sparse', 'python3-docutils'] + DOCS_PACKAGES
 # what a patch's header-only edit is compiled through
 HEADER_CONSUMERS = {'mm/internal.h': ['mm/memory.o', 'mm/vmalloc.o']}
 
@@ -275,6 +277,14 @@ def check_series(kernel):
             base_warn = compile_warnings(tree, bdir, objs, env) if objs else set()
             base_doc = {f: kernel_doc(tree, f) for t in touched for f in t
                         if f.endswith('.h') and f in HEADER_CONSUMERS}
+            # the docs: built as the kernel builds them, base against patched
+            docs_out = os.path.join(cache, 'series', kern['key'] + '-htmldocs')
+            base_html, no_sphinx = {}, None
+            for d in sorted(set(sphinx_dir(f) for t in touched for f in t
+                                if f.endswith('.rst')) - {None}):
+                base_html[d], no_sphinx = htmldocs_warnings(tree, d, docs_out, env)
+                if no_sphinx:
+                    break
             for i, (c, files, patch) in enumerate(zip(commits, touched, patches), 1):
                 name = os.path.basename(patch)
                 state(c)
@@ -289,8 +299,20 @@ def check_series(kernel):
                     if f.endswith(('.c', '.h')):
                         doc = kernel_doc(tree, f) - base_doc.get(f, set())
                         results.append(('%s: kernel-doc -Wall -none %s' % (name, f), sorted(doc)))
-                    if f.endswith('.rst') and os.path.basename(f) != 'index.rst':
-                        results.append(('%s: docutils %s' % (name, f), rst_problems(tree, f)))
+                    if not f.endswith('.rst') or os.path.basename(f) == 'index.rst':
+                        continue
+                    d = sphinx_dir(f)
+                    if d and not no_sphinx:
+                        new, why = htmldocs_warnings(tree, d, docs_out, env)
+                        if why:
+                            results.append(('%s: make htmldocs SPHINXDIRS=%s' % (name, d), [why]))
+                        else:
+                            results.append(('%s: make htmldocs SPHINXDIRS=%s (new warnings)'
+                                            % (name, d), sorted(new - base_html[d])))
+                    else:
+                        results.append(('%s: docutils %s (make htmldocs cannot run: %s)'
+                                        % (name, f, no_sphinx or 'not under Documentation/'),
+                                        rst_problems(tree, f)))
         finally:
             run_cmd(['git', '-C', tree, 'am', '--abort'], check=False)
             git(tree, 'checkout', '-q', '-f', head.replace('refs/heads/', ''))
