@@ -26,8 +26,9 @@ FULL_KERNELS = ['6.1', '6.12', 'newest']
 CHECK_EXAMPLES = [
     ('vmalloc-might-sleep-comment.mbox', 'um,i386', 0, []),
     ('revert-e80d3909be42.mbox', 'um,i386', 1,
-     ['vmalloc_sync.apply_to_page_range_syncs_new_levels.needs a new PTE table',
-      'vmalloc_sync.i915_style_mapping_is_readable.page-backed PTEs']),
+     ['vmalloc_sync.apply_to_page_range_syncs_new_levels.new_PTE_table',
+      'vmalloc_sync.apply_to_page_range_error_still_syncs',
+      'vmalloc_sync.other_mm_sees_new_tables']),
 ]
 
 

@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Split the console of one tools/rerun boot into runs and compare them.
+
+    python3 tools/rerun/split.py CONSOLE_LOG [--json OUT]
+
+CONSOLE_LOG is what tools/rerun/init.c printed: for each run N (0 = the
+boot-time run, as /sys/kernel/debug/kunit/vmalloc_sync/results showed it
+before the first re-run) the results file with every line prefixed "[rN] ",
+and, where the kernel has CONFIG_PTDUMP_DEBUGFS, the kernel page tables with
+"[pN] ".  Each run's KTAP goes through vmsync's own parser
+(src/vmsync/ktap.py parse_ktap).
+
+Prints a table run x case status, and says whether every run equals run 0
+except for cases that turned into SKIP with the suite's "no vmalloc range
+... earlier runs used them up" reason.  With a page-table dump, it also
+counts the empty PMD entries of the vmalloc area after each run, and checks
+that such a skip is true: the entries only ever go from empty to populated
+(a PTE table is never freed), so an entry still empty after the run was
+empty when the case skipped.  Exit status 0 when the runs agree, 1 if not.
+"""
+
+import json
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.realpath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', '..', 'src'))
+sys.dont_write_bytecode = True
+
+from vmsync.ktap import parse_ktap  # noqa: E402
+
+EXHAUSTED = re.compile(r'no vmalloc range with (\d+) empty (\w+) entr(?:y|ies) .*'
+                       r'earlier runs used them up')
+PREFIX = re.compile(r'\[([rp])(\d+)\] ?(.*)$')
+PTDUMP_LINE = re.compile(r'^0x([0-9a-f]+)-0x([0-9a-f]+)\s+\S+\s+(.*?)\s*(pte|pmd|pud|p4d|pgd)\s*$')
+
+
+def split(text):
+    """{'r': {N: text}, 'p': {N: text}} from the console."""
+    out = {'r': {}, 'p': {}}
+    for line in text.replace('\r', '').split('\n'):
+        m = PREFIX.search(line)
+        if m:
+            out[m.group(1)].setdefault(int(m.group(2)), []).append(m.group(3))
+    return {k: {n: '\n'.join(v) + '\n' for n, v in d.items()} for k, d in out.items()}
+
+
+def vmalloc_holes(dump):
+    """Empty upper-level ranges (start, end) inside the vmalloc() Area of an
+    x86 page-table dump, or None if the dump has no such area."""
+    holes, inside, seen = [], False, False
+    for line in dump.split('\n'):
+        if line.startswith('---['):
+            inside = 'vmalloc() Area' in line
+            seen = seen or inside
+            continue
+        m = PTDUMP_LINE.match(line)
+        if inside and m and not m.group(3).strip() and m.group(4) != 'pte':
+            holes.append((int(m.group(1), 16), int(m.group(2), 16)))
+    return holes if seen else None
+
+
+def vmalloc_area(dump):
+    """(start, end) of the vmalloc() Area: first and last address of its lines."""
+    lo = hi = None
+    inside = False
+    for line in dump.split('\n'):
+        if line.startswith('---['):
+            inside = 'vmalloc() Area' in line
+            continue
+        m = PTDUMP_LINE.match(line)
+        if inside and m:
+            s, e = int(m.group(1), 16), int(m.group(2), 16)
+            lo = s if lo is None else lo
+            hi = e
+    return lo, hi
+
+
+def main(argv):
+    path = argv[1]
+    jout = argv[argv.index('--json') + 1] if '--json' in argv else None
+    with open(path, errors='replace') as f:
+        text = f.read()
+    parts = split(text)
+    runs = {}
+    for n, ktap in sorted(parts['r'].items()):
+        cases, saw = parse_ktap(ktap)
+        runs[n] = {c['name']: c for c in cases} if saw else {}
+    if not runs:
+        print('no run results in %s' % path)
+        return 1
+    names = []
+    for n in sorted(runs):
+        for c in runs[n]:
+            if c not in names:
+                names.append(c)
+    meminfo = re.search(r'\[meminfo\] VmallocTotal:\s+(\d+) kB', text)
+    pmd = {}
+    for n, dump in sorted(parts['p'].items()):
+        holes = vmalloc_holes(dump)
+        if holes is not None:
+            pmd[n] = holes
+
+    # the table
+    short = {'PASS': 'pass', 'FAIL': 'FAIL', 'SKIP': 'skip', 'ERROR': 'ERR'}
+    def nick(c):
+        return c[len('vmalloc_sync.'):] if c.startswith('vmalloc_sync.') else c
+    w = max(len(nick(c)) for c in names)
+    order = sorted(runs)
+    print('%-*s %s' % (w, 'case \\ run', ' '.join('%5d' % n for n in order)))
+    for c in names:
+        row = []
+        for n in order:
+            st = runs[n].get(c, {}).get('status', '-')
+            s = short.get(st, st)
+            if st == 'SKIP' and EXHAUSTED.search(runs[n][c]['log']):
+                s = 'SKIP*'     # the exhausted-entries reason
+            row.append('%5s' % s)
+        print('%-*s %s' % (w, nick(c), ' '.join(row)))
+    print('(SKIP* = skipped with "no vmalloc range with ... empty ... entr... '
+          'earlier runs used them up"; skip = another skip reason)')
+    totals = []
+    for n in order:
+        st = [c['status'] for c in runs[n].values()]
+        totals.append('run %d: %d pass, %d fail, %d skip, %d error' % (
+            n, st.count('PASS'), st.count('FAIL'), st.count('SKIP'), st.count('ERROR')))
+    print('\n'.join(totals))
+
+    # compare with run 0
+    base = order[0]
+    problems, exhausted = [], {}
+    for n in order[1:]:
+        for c in names:
+            a = runs[base].get(c, {}).get('status')
+            b = runs[n].get(c, {}).get('status')
+            if a == b:
+                if a == 'SKIP' and (runs[base][c]['log'].split('# SKIP')[-1] !=
+                                    runs[n][c]['log'].split('# SKIP')[-1]):
+                    if EXHAUSTED.search(runs[n][c]['log']):
+                        exhausted.setdefault(n, []).append(c)
+                    else:
+                        problems.append('run %d %s: skip reason changed' % (n, c))
+                continue
+            if b == 'SKIP' and EXHAUSTED.search(runs[n][c]['log']):
+                exhausted.setdefault(n, []).append(c)
+                continue
+            problems.append('run %d %s: %s, run %d had %s' % (n, c, b, base, a))
+            if b in ('FAIL', 'ERROR'):
+                problems.append('    ' + runs[n][c]['log'].replace('\n', '\n    '))
+
+    # are the exhausted-entries skips true?
+    if pmd:
+        print('\nempty upper-level entries in the vmalloc area (ptdump), after each run:')
+        lo, hi = vmalloc_area(parts['p'][min(pmd)])
+        if lo is not None:
+            print('  vmalloc area %#x-%#x (%d MiB)%s' % (
+                lo, hi, (hi - lo) >> 20,
+                ', VmallocTotal %s kB' % meminfo.group(1) if meminfo else ''))
+        prev = None
+        for n in sorted(pmd):
+            holes = pmd[n]
+            size = sum(e - s for s, e in holes)
+            print('  after run %d: %d MiB empty in %d range(s)%s%s' % (
+                n, size >> 20, len(holes),
+                ''.join(' %#x-%#x' % h for h in holes[:6]),
+                '' if prev is None else ', %+d MiB vs run %d' % ((size - prev) >> 20, n - 1)))
+            prev = size
+        for n, cs in sorted(exhausted.items()):
+            for c in cs:
+                m = EXHAUSTED.search(runs[n][c]['log'])
+                want = int(m.group(1))
+                # an entry is 4 MiB on 2-level i386, 2 MiB with PAE: take the
+                # smallest hole granule as entry size only if it divides
+                fits = [h for h in pmd.get(n, []) if h[1] - h[0] >= want * (4 << 20)]
+                if fits:
+                    problems.append('run %d %s skipped for want of %d empty %s entr%s, '
+                                    'yet the vmalloc area still has %s after the run' % (
+                                        n, c, want, m.group(2), 'ies' if want > 1 else 'y',
+                                        ' '.join('%#x-%#x' % h for h in fits)))
+    elif meminfo:
+        print('\nVmallocTotal %s kB (no page-table dump in this kernel)' % meminfo.group(1))
+
+    print()
+    for n, cs in sorted(exhausted.items()):
+        print('run %d: %d case(s) skipped as "earlier runs used them up": %s' % (
+            n, len(cs), ', '.join(cs)))
+    if problems:
+        print('RUNS DIFFER from run %d:' % base)
+        print('\n'.join('  ' + p for p in problems))
+    else:
+        print('every run equals run %d, except skips for want of fresh entries' % base)
+    if jout:
+        with open(jout, 'w') as f:
+            json.dump({'runs': {n: {c: {'status': v['status'], 'log': v['log']}
+                                    for c, v in runs[n].items()} for n in order},
+                       'pmd_holes': {n: pmd[n] for n in pmd},
+                       'vmalloc_total_kb': int(meminfo.group(1)) if meminfo else None,
+                       'exhausted': exhausted, 'problems': problems}, f, indent=1)
+    return 1 if problems else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
