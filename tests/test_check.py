@@ -48,6 +48,30 @@ class TestCheck(CommandLine):
         self.assertIn('No change: the 2 case results are the same', out)
         self.assertEqual(rep['newly_failing'], [])
 
+    def test_base_result_is_reused_only_while_unchanged(self):
+        kdir = self.fake()
+        patch = os.path.join(self.tmp, 'm.patch')
+        write(patch, MUTANT)
+        write_ktap(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
+        env = dict(FAKE_KUNIT='pass', FAKE_KTAP=os.path.join(self.tmp, 'ktap'))
+
+        def check():
+            rc, out, err = self.vmsync('check', '--kernel', kdir, patch, **env)
+            self.assertEqual(rc, 0, out + err)
+            return out.split('== patched')
+
+        base, patched = check()
+        self.assertNotIn('reusing', base)
+        base, patched = check()
+        self.assertIn('[um] reusing the result of an identical earlier run', base)
+        self.assertNotIn('reusing', patched)       # the patched run is always real
+        write(os.path.join(self.tmp, 'suite', 'mm', 'vmalloc_sync_kunit.c'), 'int changed;\n')
+        base, patched = check()
+        self.assertNotIn('reusing', base)
+        write(os.path.join(kdir, 'mm', 'other.c'), 'int changed;\n')   # the user's tree
+        base, patched = check()
+        self.assertNotIn('reusing', base)
+
     def test_regression(self):
         rc, out, rep = self.check(KTAP_FAIL)
         self.assertEqual(rc, 1, out)

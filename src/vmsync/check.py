@@ -81,7 +81,7 @@ def do_check(patches, kernel='6.12', arch='um', json_file=None, jobs=None):
     if json_file and not os.path.isdir(os.path.dirname(os.path.abspath(json_file))):
         raise Fail('--json %s: no such directory' % json_file)
     say('== base: the suite alone')
-    bcode, base = do_run(kernel=kernel, arch=arch, jobs=jobs)
+    bcode, base = do_run(kernel=kernel, arch=arch, jobs=jobs, reuse=True)
     broken = [r['arch'] for r in base['runs'] if r['status'] == 'build-error']
     if broken:
         raise Fail('the base (the suite without the patches) does not build or boot '

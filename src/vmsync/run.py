@@ -16,6 +16,7 @@ from .debian import BUILD_PACKAGES, ensure_packages
 from .tree import prepare_tree
 from .sources import check_kernel_spec, get_source
 from .kunit_run import run_arch
+from . import results
 from .report import exit_code, print_report, write_kernelci_json
 
 
@@ -49,7 +50,7 @@ def split_mboxes(patches, tmp):
 
 
 def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
-           suite_dir=SUITE_DIR, kunit_json=None, kconfig_add=()):
+           suite_dir=SUITE_DIR, kunit_json=None, kconfig_add=(), reuse=False):
     """The whole 'run' command.  Returns (exit code, report dict)."""
     arches = parse_arches(arch)
     if kunit_json and len(arches) != 1:
@@ -95,7 +96,7 @@ def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
         with tempfile.TemporaryDirectory(prefix='vmsync-patches-') as tmp:
             split, names = split_mboxes(patches, tmp)
             try:
-                prepare_tree(kern['tree'], suite_dir, split,
+                manifest = prepare_tree(kern['tree'], suite_dir, split,
                              shown=suite_dir if shown.startswith('..') else shown,
                              overlays=overlays)
             except Fail as e:
@@ -109,7 +110,15 @@ def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
                                                                     KUNITCONFIG))
         runs = []
         for a in arches:
-            runs.append(run_arch(kern, a, cache, jobs, tuple(kconfig_add)))
+            key = results.result_key(kern, manifest, a, tuple(kconfig_add))
+            r = results.load(cache, key) if reuse else None
+            if r:
+                say('[%s] reusing the result of an identical earlier run (inputs %s)'
+                    % (a, key[:12]))
+            else:
+                r = run_arch(kern, a, cache, jobs, tuple(kconfig_add))
+                results.store(cache, key, r)
+            runs.append(r)
         say('vmsync: done in %s (not counting waits for the lock)' % fmt_s(time.time() - t_start))
     report = {'kernel': {'source': kern['source'], 'version': kern['version']},
               'runs': [{k: x for k, x in r.items() if k != 'error_tail'} for r in runs]}
