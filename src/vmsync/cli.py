@@ -48,6 +48,8 @@ def main(argv):
     s.add_argument('--check', action='store_true',
                    help='also git am it on the base and check each patch')
     t = sub.add_parser('test', help="the project's tests: unit tests, suite, mutants")
+    t.add_argument('--corpus', action='store_true',
+                   help='also ./vmsync check on every corpus/ entry')
     t.add_argument('--full', action='store_true',
                    help='also --arch all on %s' % ', '.join(FULL_KERNELS))
     args = p.parse_args(argv)
@@ -61,7 +63,7 @@ def main(argv):
     if args.cmd == 'series':
         return do_series(kernel=args.kernel, out=args.out, check=args.check)
     if args.cmd == 'test':
-        return do_test(full=args.full)
+        return do_test(full=args.full, corpus=args.corpus)
     p.print_help()
     return 2
 

@@ -10,6 +10,7 @@ import tempfile
 
 from .util import Fail, say
 from .paths import ROOT, MUTANTS_DIR, TESTS_DIR, EXAMPLES_DIR
+CORPUS_DIR = os.path.join(ROOT, 'corpus')
 from .arches import ARCHES
 from .debian import BUILD_PACKAGES, ensure_packages
 from .run import do_run
@@ -164,7 +165,51 @@ def test_check_examples(lines):
     return passed, failed
 
 
-def do_test(full=False):
+def test_corpus(lines):
+    """./vmsync check on every corpus/ entry for 6.12: the verdict must be
+    the expected one, and every case in must_fail must newly fail."""
+    with open(os.path.join(CORPUS_DIR, 'corpus.json')) as f:
+        entries = json.load(f)
+    passed = failed = 0
+    table = []
+    for e in entries:
+        if '6.12' not in e['kernels']:
+            continue
+        arches = ','.join(e['arches'])
+        want = 1 if e['expected'] == 'regression' else 0
+        say()
+        say('== corpus %s --arch %s (expect %s)' % (e['file'], arches, e['expected']))
+        out = os.path.join(tempfile.mkdtemp(prefix='vmsync-corpus-'), 'check.json')
+        try:
+            code = do_check([os.path.join(CORPUS_DIR, e['file'])], arch=arches,
+                            json_file=out)
+            with open(out) as f:
+                newly = sorted(set('[%s] %s' % (i['arch'], i['case'])
+                                   for i in json.load(f)['newly_failing']))
+        except Fail as err:
+            print('vmsync: %s' % err, file=sys.stderr, flush=True)
+            code, newly = err.code, []
+        missing = [c for c in e.get('must_fail', []) if not any(
+            n.endswith('] ' + c) or n == c for n in newly)]
+        ok = code == want and not missing
+        table.append((e['file'], e['kind'], e['expected'], code, newly))
+        if ok:
+            passed += 1
+        else:
+            failed += 1
+            lines.append('corpus %s: exit %d (want %d)%s' % (
+                e['file'], code, want,
+                ', not regressed: ' + ', '.join(missing) if missing else ''))
+    say()
+    say('Corpus verdicts')
+    for name, kind, expected, code, newly in table:
+        say('  %-58s %-14s expected %-10s exit %d%s' % (
+            name, kind, expected, code,
+            (': ' + '; '.join(newly)) if newly else ''))
+    return passed, failed
+
+
+def do_test(full=False, corpus=False):
     # install up front, so what gets installed shows here and not inside a
     # unit test's captured output
     ensure_packages(BUILD_PACKAGES + ['rsync'] + SERIES_PACKAGES +
@@ -229,6 +274,9 @@ def do_test(full=False):
                     lines.append('mutant %s on %s: %s' % (m, arch, table[m, arch][0]))
     p, f = test_check_examples(lines)
     passed, failed = passed + p, failed + f
+    if corpus or full:
+        p, f = test_corpus(lines)
+        passed, failed = passed + p, failed + f
     if full:
         for kernel in FULL_KERNELS:
             rest = [a for a in ARCHES if kernel != '6.12' or a not in base]
