@@ -56,7 +56,10 @@ def fixture(name):
     with open(os.path.join(d, 'test.log'), 'rb') as f:
         log = f.read()
     path = os.path.join(d, 'kunit.json')
-    kunit = open(path, 'rb').read() if os.path.exists(path) else None
+    kunit = None
+    if os.path.exists(path):
+        with open(path, 'rb') as f:
+            kunit = f.read()
     return {'kunit_json': kunit, 'test_log': log,
             'exit_status': meta['kunit_exec_exit_status'], 'meta': meta}
 
@@ -223,7 +226,7 @@ class _TemplateRuns:
         out = self.run_fixture('pass')
         want = expected_cases(out['run'])
         self.assertGreater(len(want), 20)
-        self.assertEqual(set(want.values()), {'pass'})
+        self.assertEqual(set(want.values()), {'pass', 'skip'})   # skips: not on i386
         self.assert_tree(out, 'pass', 'pass', want)
         self.assertEqual(kci.results(out['submitted'])['exec.vmalloc_sync'], 'pass')
         self.assert_command_lines(out)

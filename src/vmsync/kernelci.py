@@ -46,13 +46,16 @@ import threading
 # Debian packages (bookworm) the KernelCI checks need, by the Python module
 # that needs them.  kernelci-core imports pydantic (config/job.py) and the
 # Kubernetes runtime imports kubernetes; the rendered job imports requests,
-# yaml and, through kernelci.runtime, jinja2.  git applies the patch.
+# yaml and, through kernelci.runtime, jinja2; kernelci.config.load() imports
+# kernelci.legacy, hence kernelci/elf.py, hence elftools.  git applies the
+# patch.
 APT_PACKAGES = {
     'yaml': 'python3-yaml',
     'jinja2': 'python3-jinja2',
     'requests': 'python3-requests',
     'kubernetes': 'python3-kubernetes',
     'pydantic': 'python3-pydantic',
+    'elftools': 'python3-pyelftools',
 }
 APT_TOOLS = {'git': 'git'}
 
