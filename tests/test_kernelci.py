@@ -31,8 +31,13 @@ BOOT_ARGS = ['--kernel_args=mem=896M',
 # What a right node tree says for each kunit.py status.
 RIGHT = {'PASS': 'pass', 'FAIL': 'fail', 'SKIP': 'skip', 'ERROR': 'fail'}
 
+ELSEWHERE = False
 if not os.path.isdir(UPSTREAM):
     SKIP = 'no pinned KernelCI sources at %s' % UPSTREAM
+elif kci.missing() and kci.debian_python_has_all():
+    ELSEWHERE = True
+    SKIP = 'run under %s by UnderDebianPython (this Python, %s, lacks %s)' % (
+        kci.DEBIAN_PYTHON, sys.executable, ', '.join(kci.missing()))
 elif kci.missing():
     SKIP = 'missing: %s' % ', '.join(kci.missing())
 else:
@@ -335,6 +340,21 @@ class UpstreamPatch(unittest.TestCase):
             # scratch_pipeline() runs git apply and fails if it does not apply
             kci.scratch_pipeline(UPSTREAM, os.path.join(tmp, 'p'), patch=kci.PATCH,
                                  with_jobs=False)
+
+
+@unittest.skipUnless(ELSEWHERE, 'this Python has what the KernelCI tests need')
+class UnderDebianPython(unittest.TestCase):
+    """The python3-* Debian packages are for Debian's python3; when the tests
+    run under another one (e.g. pyenv's), run them all under Debian's."""
+
+    def test_all_kernelci_tests_under_debian_python3(self):
+        proc = subprocess.run([kci.DEBIAN_PYTHON, '-m', 'unittest', '-v', 'tests.test_kernelci'],
+                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True,
+                              env=dict(os.environ, PYTHONDONTWRITEBYTECODE='1'))
+        sys.stdout.write(''.join('    ' + l for l in proc.stdout.splitlines(True)
+                                 if re.search(r'\.\.\. |^Ran |^OK|^FAILED', l)))
+        self.assertEqual(proc.returncode, 0, proc.stdout[-5000:])
 
 
 class Fixtures(unittest.TestCase):

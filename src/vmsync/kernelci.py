@@ -91,6 +91,20 @@ def missing():
     return out
 
 
+DEBIAN_PYTHON = '/usr/bin/python3'     # the interpreter apt installs python3-* for
+
+
+def debian_python_has_all():
+    """True if this interpreter is not Debian's python3 but Debian's python3
+    has every module in APT_PACKAGES (e.g. python3 is a pyenv one)."""
+    if not os.path.exists(DEBIAN_PYTHON) or \
+       os.path.realpath(sys.executable) == os.path.realpath(DEBIAN_PYTHON):
+        return False
+    code = 'import %s' % ', '.join(APT_PACKAGES)
+    return subprocess.run([DEBIAN_PYTHON, '-c', code], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0
+
+
 def pydantic_v2():
     """True if the installed pydantic has the v2 API kernelci-core uses."""
     try:
