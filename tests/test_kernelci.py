@@ -314,6 +314,16 @@ class PatchedTemplate(_TemplateRuns, unittest.TestCase):
         out = self.run_fixture('pass')
         self.assertEqual([a for a in out['calls'][2] if a.startswith('--kernel_args')], BOOT_ARGS)
 
+    def test_x86_64_job_command_lines(self):
+        """Only the command lines: the replayed run is the i386 one."""
+        out = self.run_fixture('pass', job='kunit-vmalloc-sync-x86_64')
+        self.assertEqual([c[0] for c in out['calls']], ['config', 'build', 'exec'])
+        for c in out['calls']:
+            self.assertIn(KUNITCONFIG, c)
+            self.assertIn('--arch=x86_64', c)
+        self.assertEqual([a for a in out['calls'][2] if a.startswith('--kernel_args')], BOOT_ARGS)
+        self.assertEqual(out['submitted']['node']['name'], 'kunit-vmalloc-sync-x86_64')
+
     def test_crashed_case_is_a_failure(self):
         out = self.run_fixture('crash')
         want = expected_cases(out['run'])
