@@ -27,8 +27,6 @@ def main(argv):
     r.add_argument('--patch', action='append', default=[], metavar='FILE',
                    help='patch to apply after the suite (repeatable)')
     r.add_argument('--json', metavar='FILE', help='write results as JSON')
-    r.add_argument('--kunit-json', metavar='FILE',
-                   help="kunit.py's JSON for KernelCI (one arch; crashes are FAIL)")
     r.add_argument('--jobs', type=int, metavar='N', help='make -j (default: nproc)')
     r.add_argument('--kconfig_add', action='append', default=[], metavar='CONFIG_X=y',
                    help="passed to kunit.py like its own flag (repeatable); "
@@ -56,7 +54,7 @@ def main(argv):
     if args.cmd == 'run':
         return do_run(kernel=args.kernel, arch=args.arch, patches=args.patch,
                       json_file=args.json, jobs=args.jobs,
-                      kunit_json=args.kunit_json, kconfig_add=args.kconfig_add)[0]
+                      kconfig_add=args.kconfig_add)[0]
     if args.cmd == 'check':
         return do_check(args.patches, kernel=args.kernel, arch=args.arch,
                         json_file=args.json, jobs=args.jobs)

@@ -1,10 +1,6 @@
-"""What a run prints, its exit code, and kunit.py's JSON as KernelCI wants it."""
-
-import json
-import os
+"""What a run prints, and its exit code."""
 
 from .util import say
-from .arches import ARCHES
 
 
 def exit_code(runs):
@@ -49,38 +45,3 @@ def print_report(runs):
                     say('    ' + l)
     say()
     say('%d passed, %d failed, %d skipped' % tuple(tot))
-
-
-def kernelci_json(kunit, run):
-    """kunit.py's JSON for KernelCI, whose kunit template maps only PASS,
-    FAIL and SKIP: a crashed case (kunit.py says ERROR) becomes FAIL, and
-    what vmsync found wrong outside the cases (no boot, wrong paging mode)
-    is a failed case of its own."""
-    def fix(group):
-        for c in group.get('test_cases', []):
-            if c.get('status') not in ('PASS', 'FAIL', 'SKIP'):
-                c['status'] = 'FAIL'
-        for g in group.get('sub_groups', []):
-            fix(g)
-    kunit = kunit or {'name': 'KUnit Test Group', 'sub_groups': [], 'test_cases': [],
-                      'arch': ARCHES[run['arch']].kunit_arch}
-    fix(kunit)
-    extra = [{'name': c['name'], 'status': 'FAIL'} for c in run['cases']
-             if c['name'].startswith('vmsync.')]
-    if run['status'] == 'build-error':
-        extra.append({'name': 'vmsync.build', 'status': 'FAIL'})
-    elif not run['cases']:
-        extra.append({'name': 'vmsync.boot', 'status': 'FAIL'})
-    kunit.setdefault('test_cases', []).extend(extra)
-    return kunit
-
-
-def write_kernelci_json(path, run):
-    try:
-        with open(os.path.join(run['build_dir'], 'kunit.json')) as f:
-            kunit = json.load(f)
-    except (OSError, ValueError):
-        kunit = None
-    with open(path, 'w') as f:
-        json.dump(kernelci_json(kunit, run), f, indent=4)
-        f.write('\n')

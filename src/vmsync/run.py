@@ -17,7 +17,7 @@ from .tree import prepare_tree
 from .sources import check_kernel_spec, get_source
 from .kunit_run import run_arch
 from . import results
-from .report import exit_code, print_report, write_kernelci_json
+from .report import exit_code, print_report
 
 
 def split_mboxes(patches, tmp):
@@ -50,13 +50,9 @@ def split_mboxes(patches, tmp):
 
 
 def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
-           suite_dir=SUITE_DIR, kunit_json=None, kconfig_add=(), reuse=False):
+           suite_dir=SUITE_DIR, kconfig_add=(), reuse=False):
     """The whole 'run' command.  Returns (exit code, report dict)."""
     arches = parse_arches(arch)
-    if kunit_json and len(arches) != 1:
-        raise Fail('--kunit-json takes one --arch (kunit.py writes one file per run)')
-    if kunit_json and not os.path.isdir(os.path.dirname(os.path.abspath(kunit_json))):
-        raise Fail('--kunit-json %s: no such directory' % kunit_json)
     check_kernel_spec(kernel)
     patches = [os.path.abspath(p) for p in patches]
     for p in patches:
@@ -126,7 +122,5 @@ def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
         with open(json_file, 'w') as f:
             json.dump(report, f, indent=2)
             f.write('\n')
-    if kunit_json:
-        write_kernelci_json(kunit_json, runs[0])
     print_report(runs)
     return exit_code(runs), report

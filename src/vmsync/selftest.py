@@ -17,6 +17,7 @@ from .run import do_run
 from .check import do_check
 from .patchcheck import print_checks
 from .series import SERIES_KERNELS, SERIES_PACKAGES, git_identity, check_series
+from . import kernelci
 
 
 # ./vmsync test: the arches where the mutants are killed, on 6.12
@@ -213,7 +214,9 @@ def do_test(full=False, corpus=False):
     # install up front, so what gets installed shows here and not inside a
     # unit test's captured output
     ensure_packages(BUILD_PACKAGES + ['rsync'] + SERIES_PACKAGES +
-                    [p for a in TEST_ARCHES for p in ARCHES[a].packages])
+                    [p for a in TEST_ARCHES for p in ARCHES[a].packages] +
+                    sorted(set(kernelci.APT_PACKAGES.values()) |
+                           set(kernelci.APT_TOOLS.values())))
     passed, failed = run_unit_tests()
     lines = []
     for kernel in SERIES_KERNELS:
