@@ -275,8 +275,9 @@ def check_series(kernel):
                               for o in HEADER_CONSUMERS.get(f, [])))
             state(PRISTINE)
             base_warn = compile_warnings(tree, bdir, objs, env) if objs else set()
+            # kernel-doc's complaints about what the base already has are not new
             base_doc = {f: kernel_doc(tree, f) for t in touched for f in t
-                        if f.endswith('.h') and f in HEADER_CONSUMERS}
+                        if f.endswith(('.c', '.h')) and os.path.isfile(os.path.join(tree, f))}
             # the docs: built as the kernel builds them, base against patched
             docs_out = os.path.join(cache, 'series', kern['key'] + '-htmldocs')
             base_html, no_sphinx = {}, None

@@ -36,6 +36,15 @@ PREFIX = re.compile(r'\[([rp])(\d+)\] ?(.*)$')
 PTDUMP_LINE = re.compile(r'^0x([0-9a-f]+)-0x([0-9a-f]+)\s+\S+\s+(.*?)\s*(pte|pmd|pud|p4d|pgd)\s*$')
 
 
+def reason(case):
+    """The SKIP reason of a parsed case ('' = none), None if no skip."""
+    if not case or case['status'] != 'SKIP':
+        return None
+    if '# SKIP' not in case['log']:
+        return ''       # parse_ktap keeps no empty "# SKIP " directive
+    return case['log'].rsplit('# SKIP', 1)[1].strip()
+
+
 def split(text):
     """{'r': {N: text}, 'p': {N: text}} from the console."""
     out = {'r': {}, 'p': {}}
@@ -116,10 +125,13 @@ def main(argv):
             s = short.get(st, st)
             if st == 'SKIP' and EXHAUSTED.search(runs[n][c]['log']):
                 s = 'SKIP*'     # the exhausted-entries reason
+            elif st == 'SKIP' and reason(runs[n][c]) == '':
+                s = 'skip0'     # no reason: KUnit did not run it
             row.append('%5s' % s)
         print('%-*s %s' % (w, nick(c), ' '.join(row)))
     print('(SKIP* = skipped with "no vmalloc range with ... empty ... entr... '
-          'earlier runs used them up"; skip = another skip reason)')
+          'earlier runs used them up"; skip0 = SKIP with no reason;'
+          ' skip = another skip reason)')
     totals = []
     for n in order:
         st = [c['status'] for c in runs[n].values()]
@@ -129,20 +141,27 @@ def main(argv):
 
     # compare with run 0
     base = order[0]
-    problems, exhausted = [], {}
+    problems, exhausted, carried = [], {}, {}
     for n in order[1:]:
         for c in names:
             a = runs[base].get(c, {}).get('status')
             b = runs[n].get(c, {}).get('status')
+            rb = reason(runs[n].get(c))
+            if b == 'SKIP' and rb == '' and runs.get(n - 1, {}).get(c, {}).get('status') == 'SKIP':
+                # KUnit 6.12 kunit_run_tests(): a case whose test_case->status
+                # is still KUNIT_SKIPPED from the last run counts as "marked
+                # as skip" and is not run; it reports "# SKIP" with no reason
+                carried.setdefault(n, []).append(c)
+                continue
             if a == b:
-                if a == 'SKIP' and (runs[base][c]['log'].split('# SKIP')[-1] !=
-                                    runs[n][c]['log'].split('# SKIP')[-1]):
-                    if EXHAUSTED.search(runs[n][c]['log']):
+                if a == 'SKIP' and reason(runs[base][c]) != rb:
+                    if EXHAUSTED.search(rb or ''):
                         exhausted.setdefault(n, []).append(c)
                     else:
-                        problems.append('run %d %s: skip reason changed' % (n, c))
+                        problems.append('run %d %s: skip reason changed: %r, run %d: %r' % (
+                            n, c, rb, base, reason(runs[base][c])))
                 continue
-            if b == 'SKIP' and EXHAUSTED.search(runs[n][c]['log']):
+            if b == 'SKIP' and EXHAUSTED.search(rb or ''):
                 exhausted.setdefault(n, []).append(c)
                 continue
             problems.append('run %d %s: %s, run %d had %s' % (n, c, b, base, a))
@@ -185,18 +204,23 @@ def main(argv):
     for n, cs in sorted(exhausted.items()):
         print('run %d: %d case(s) skipped as "earlier runs used them up": %s' % (
             n, len(cs), ', '.join(cs)))
+    for n, cs in sorted(carried.items()):
+        print('run %d: %d case(s) not run at all, "# SKIP" without reason, because they '
+              'skipped in run %d (KUnit keeps test_case->status): %s' % (
+                  n, len(cs), n - 1, ', '.join(cs)))
     if problems:
         print('RUNS DIFFER from run %d:' % base)
         print('\n'.join('  ' + p for p in problems))
     else:
-        print('every run equals run %d, except skips for want of fresh entries' % base)
+        print('every run equals run %d, except skips for want of fresh entries%s' % (
+            base, ' and cases KUnit did not re-run' if carried else ''))
     if jout:
         with open(jout, 'w') as f:
             json.dump({'runs': {n: {c: {'status': v['status'], 'log': v['log']}
                                     for c, v in runs[n].items()} for n in order},
                        'pmd_holes': {n: pmd[n] for n in pmd},
                        'vmalloc_total_kb': int(meminfo.group(1)) if meminfo else None,
-                       'exhausted': exhausted, 'problems': problems}, f, indent=1)
+                       'exhausted': exhausted, 'not_rerun': carried, 'problems': problems}, f, indent=1)
     return 1 if problems else 0
 
 
