@@ -626,19 +626,7 @@ static const struct vs_apply_param vs_apply_params[] = {
 	{ VS_POPULATED, PGTBL_PMD_MODIFIED, "already_populated" },
 };
 
-static const void *vs_apply_gen_params(const void *prev, char *desc)
-{
-	const struct vs_apply_param *p = prev ? (const struct vs_apply_param *)prev + 1
-					      : vs_apply_params;
-
-	for (; p < vs_apply_params + ARRAY_SIZE(vs_apply_params); p++) {
-		if (vs_level_real(p->level)) {
-			strscpy(desc, p->desc, KUNIT_PARAM_DESC_SIZE);
-			return p;
-		}
-	}
-	return NULL;
-}
+KUNIT_ARRAY_PARAM_DESC(vs_apply, vs_apply_params, desc);
 
 static void apply_to_page_range_syncs_new_levels(struct kunit *test)
 {
@@ -803,19 +791,7 @@ static const struct vs_walker_param vs_walker_params[] = {
 	{ PGTBL_PMD_MODIFIED, VS_VUNMAP_HUGE, "vunmap_range_huge_PMD" },
 };
 
-static const void *vs_walker_gen_params(const void *prev, char *desc)
-{
-	const struct vs_walker_param *p = prev ? (const struct vs_walker_param *)prev + 1
-					       : vs_walker_params;
-
-	for (; p < vs_walker_params + ARRAY_SIZE(vs_walker_params); p++) {
-		if (vs_level_real(p->level)) {
-			strscpy(desc, p->desc, KUNIT_PARAM_DESC_SIZE);
-			return p;
-		}
-	}
-	return NULL;
-}
+KUNIT_ARRAY_PARAM_DESC(vs_walker, vs_walker_params, desc);
 
 static void vs_free_pages(void *page)
 {
