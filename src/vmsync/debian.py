@@ -29,7 +29,8 @@ def missing_packages(packages):
     ok = set()
     for line in p.stdout.splitlines():
         parts = line.split()
-        if len(parts) >= 2 and parts[1].startswith('ii'):
+        # 'ii' installed, 'hi' installed and held: the second letter is the state
+        if len(parts) >= 2 and parts[1][1:2] == 'i':
             ok.add(parts[0].split(':')[0])
     return [p for p in packages if p not in ok]
 
