@@ -32,6 +32,9 @@ from vmsync.ktap import parse_ktap  # noqa: E402
 
 EXHAUSTED = re.compile(r'no vmalloc range with (\d+) empty (\w+) entr(?:y|ies) .*'
                        r'earlier runs used them up')
+# an upper-level entry's span in the page-table dump: 4 MiB on 2-level
+# i386 (the only arch run.sh dumps); --entry-kib for another
+ENTRY = 4 << 20
 PREFIX = re.compile(r'\[([rp])(\d+)\] ?(.*)$')
 PTDUMP_LINE = re.compile(r'^0x([0-9a-f]+)-0x([0-9a-f]+)\s+\S+\s+(.*?)\s*(pte|pmd|pud|p4d|pgd)\s*$')
 
@@ -43,6 +46,29 @@ def reason(case):
     if '# SKIP' not in case['log']:
         return ''       # parse_ktap keeps no empty "# SKIP " directive
     return case['log'].rsplit('# SKIP', 1)[1].strip()
+
+
+def parent(c):
+    return c.rsplit('.', 1)[0]
+
+
+def not_rerun(runs, n, c):
+    """Did KUnit report case c of run n without running it, because it
+    skipped in run n-1?  Then it is "# SKIP" with no reason, or, for a
+    parameter, absent under such a parameterised case."""
+    cur = runs[n].get(c)
+    if cur is None:
+        p = runs[n].get(parent(c))
+        if not (p and reason(p) == ''):
+            return False
+        c = parent(c)
+    elif reason(cur) != '':
+        return False
+    prev = runs.get(n - 1, {})
+    if c in prev:
+        return prev[c]['status'] == 'SKIP'
+    params = [k for k in prev if parent(k) == c]
+    return bool(params) and all(prev[k]['status'] == 'SKIP' for k in params)
 
 
 def split(text):
@@ -88,7 +114,10 @@ def vmalloc_area(dump):
 
 def main(argv):
     path = argv[1]
+    global ENTRY
     jout = argv[argv.index('--json') + 1] if '--json' in argv else None
+    if '--entry-kib' in argv:
+        ENTRY = int(argv[argv.index('--entry-kib') + 1]) << 10
     with open(path, errors='replace') as f:
         text = f.read()
     parts = split(text)
@@ -123,6 +152,8 @@ def main(argv):
         for n in order:
             st = runs[n].get(c, {}).get('status', '-')
             s = short.get(st, st)
+            if c not in runs[n] and not_rerun(runs, n, c):
+                s = '(0)'       # its parameterised case was not run
             if st == 'SKIP' and EXHAUSTED.search(runs[n][c]['log']):
                 s = 'SKIP*'     # the exhausted-entries reason
             elif st == 'SKIP' and reason(runs[n][c]) == '':
@@ -130,7 +161,8 @@ def main(argv):
             row.append('%5s' % s)
         print('%-*s %s' % (w, nick(c), ' '.join(row)))
     print('(SKIP* = skipped with "no vmalloc range with ... empty ... entr... '
-          'earlier runs used them up"; skip0 = SKIP with no reason;'
+          'earlier runs used them up"; skip0 = SKIP with no reason, (0) = '
+          'parameter of such a case;'
           ' skip = another skip reason)')
     totals = []
     for n in order:
@@ -147,10 +179,11 @@ def main(argv):
             a = runs[base].get(c, {}).get('status')
             b = runs[n].get(c, {}).get('status')
             rb = reason(runs[n].get(c))
-            if b == 'SKIP' and rb == '' and runs.get(n - 1, {}).get(c, {}).get('status') == 'SKIP':
+            if not_rerun(runs, n, c):
                 # KUnit 6.12 kunit_run_tests(): a case whose test_case->status
                 # is still KUNIT_SKIPPED from the last run counts as "marked
                 # as skip" and is not run; it reports "# SKIP" with no reason
+                # (a parameterised one without its parameters)
                 carried.setdefault(n, []).append(c)
                 continue
             if a == b:
@@ -172,17 +205,30 @@ def main(argv):
     if pmd:
         print('\nempty upper-level entries in the vmalloc area (ptdump), after each run:')
         lo, hi = vmalloc_area(parts['p'][min(pmd)])
+        end = lo + int(meminfo.group(1)) * 1024 if meminfo and lo is not None else hi
+
+        def usable(holes, want, span=ENTRY):
+            """Holes with @want aligned empty entries below VMALLOC_END, as
+            vs_reserve_fresh() looks for them."""
+            out = []
+            for s_, e_ in holes:
+                a = -(-s_ // span) * span
+                if a + want * span <= min(e_, end):
+                    out.append((s_, e_))
+            return out
         if lo is not None:
-            print('  vmalloc area %#x-%#x (%d MiB)%s' % (
-                lo, hi, (hi - lo) >> 20,
+            print('  vmalloc area %#x-%#x (%d MiB; VMALLOC_END %#x)%s' % (
+                lo, hi, (hi - lo) >> 20, end,
                 ', VmallocTotal %s kB' % meminfo.group(1) if meminfo else ''))
         prev = None
         for n in sorted(pmd):
             holes = pmd[n]
             size = sum(e - s for s, e in holes)
-            print('  after run %d: %d MiB empty in %d range(s)%s%s' % (
+            print('  after run %d: %d MiB empty in %d range(s)%s, %d usable %d KiB entries%s' % (
                 n, size >> 20, len(holes),
                 ''.join(' %#x-%#x' % h for h in holes[:6]),
+                sum(max(0, (min(e_, end) - -(-s_ // ENTRY) * ENTRY) // ENTRY)
+                    for s_, e_ in holes), ENTRY >> 10,
                 '' if prev is None else ', %+d MiB vs run %d' % ((size - prev) >> 20, n - 1)))
             prev = size
         for n, cs in sorted(exhausted.items()):
@@ -191,7 +237,7 @@ def main(argv):
                 want = int(m.group(1))
                 # an entry is 4 MiB on 2-level i386, 2 MiB with PAE: take the
                 # smallest hole granule as entry size only if it divides
-                fits = [h for h in pmd.get(n, []) if h[1] - h[0] >= want * (4 << 20)]
+                fits = usable(pmd.get(n, []), want)
                 if fits:
                     problems.append('run %d %s skipped for want of %d empty %s entr%s, '
                                     'yet the vmalloc area still has %s after the run' % (
@@ -202,12 +248,12 @@ def main(argv):
 
     print()
     for n, cs in sorted(exhausted.items()):
-        print('run %d: %d case(s) skipped as "earlier runs used them up": %s' % (
-            n, len(cs), ', '.join(cs)))
+        print('run %d: %d case(s) skipped as "earlier runs used them up" (SKIP*)' % (
+            n, len(cs)))
     for n, cs in sorted(carried.items()):
-        print('run %d: %d case(s) not run at all, "# SKIP" without reason, because they '
-              'skipped in run %d (KUnit keeps test_case->status): %s' % (
-                  n, len(cs), n - 1, ', '.join(cs)))
+        print('run %d: %d case(s) not run at all (skip0, (0)): "# SKIP" without reason, '
+              'because they skipped in run %d (KUnit keeps test_case->status)' % (
+                  n, len(cs), n - 1))
     if problems:
         print('RUNS DIFFER from run %d:' % base)
         print('\n'.join('  ' + p for p in problems))
