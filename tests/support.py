@@ -85,7 +85,7 @@ def make_suite(path, test_c='int t;\n', extra_edit=''):
     write(os.path.join(path, 'mm/Makefile.edit'),
           '@@ after ^obj-\\$\\(CONFIG_DEBUG_VM_PGTABLE\\)\n'
           'obj-$(CONFIG_VMALLOC_SYNC_KUNIT_TEST) += vmalloc_sync_kunit.o\n' + extra_edit)
-    write(os.path.join(path, 'tools/testing/kunit/configs/vmsync.config'),
+    write(os.path.join(path, 'mm/.kunitconfig'),
           'CONFIG_KUNIT=y\nCONFIG_VMALLOC_SYNC_KUNIT_TEST=y\n')
 
 

@@ -25,7 +25,7 @@ from vmsync import kernelci as kci  # noqa: E402
 
 UPSTREAM = kci.upstream_dir(REPO)
 DATA = os.path.join(REPO, 'tests', 'data', 'kernelci')
-KUNITCONFIG = '--kunitconfig=tools/testing/kunit/configs/vmsync.config'
+KUNITCONFIG = '--kunitconfig=mm'
 BOOT_ARGS = ['--kernel_args=mem=896M',
              '--kernel_args=vmalloc_sync_kunit.spare_ram=0x3c000000']
 # What a right node tree says for each kunit.py status.

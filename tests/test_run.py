@@ -82,7 +82,7 @@ class TestRun(CommandLine):
                 self.assertIn(opt, c)
             self.assertEqual(c[c.index('--make_options') + 1], 'CC=ccache gcc')
             self.assertTrue(c[c.index('--kunitconfig') + 1].endswith(
-                'tools/testing/kunit/configs/vmsync.config'))
+                'mm/.kunitconfig'))
         self.assertEqual(calls[1][calls[1].index('--jobs') + 1], '3')
         self.assertTrue(os.path.exists(os.path.join(run['build_dir'], 'kunit.json')))
 

@@ -17,8 +17,7 @@
  * observed with a KUnit static stub, so the walkers' tracking is checked on
  * every architecture, whatever its ARCH_PAGE_TABLE_SYNC_MASK.
  *
- *   ./tools/testing/kunit/kunit.py run \
- *	--kunitconfig=tools/testing/kunit/configs/vmsync.config
+ *   ./tools/testing/kunit/kunit.py run --kunitconfig=mm
  */
 
 #define pr_fmt(fmt) "vmalloc_sync: " fmt

@@ -56,7 +56,7 @@ FAILING = ('FAIL', 'ERROR')
 
 def suite_seconds(text):
     """Time the kernel spent between the first and the last KTAP line, from
-    printk timestamps (vmsync.config sets CONFIG_PRINTK_TIME); None without."""
+    printk timestamps (the runner adds CONFIG_PRINTK_TIME=y); None without."""
     stamps = [float(m.group(1)) for m in
               re.finditer(r'^\[\s*(\d+\.\d+)\] *(?:K?TAP version|\s*(?:not )?ok \d|# Totals)',
                           text.replace('\r', ''), re.M)]

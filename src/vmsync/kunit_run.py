@@ -54,7 +54,8 @@ def kunit_cmd(kern, arch, sub, bdir, kconfig_add=()):
            '--make_options', 'CC=ccache %sgcc' % a.cross]
     if a.cross:
         cmd += ['--cross_compile', a.cross]
-    for k in a.kconfig:
+    # the runner times the suite from the console's timestamps
+    for k in ('CONFIG_PRINTK_TIME=y',) + a.kconfig:
         cmd += ['--kconfig_add', k]
     for path, regex, k in a.kconfig_if:
         with contextlib.suppress(OSError), open(os.path.join(tree, path)) as f:

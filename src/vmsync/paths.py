@@ -14,7 +14,7 @@ TESTS_DIR = os.path.join(ROOT, 'tests')
 EXAMPLES_DIR = os.path.join(ROOT, 'examples')
 SERIES_DIR = os.path.join(ROOT, 'series')
 # in a kernel tree: the suite's KUnit config (kernel/ must provide it)
-KUNITCONFIG = 'tools/testing/kunit/configs/vmsync.config'
+KUNITCONFIG = 'mm/.kunitconfig'
 
 
 def cache_dir():

@@ -21,7 +21,8 @@ SERIES_KERNELS = ('6.12', 'newest')     # 6.1 needs backports/6.1: not upstream
 # checkpatch, C=2, docutils (where Sphinx cannot run), make htmldocs
 SERIES_PACKAGES = ['perl', 'sparse', 'python3-docutils'] + DOCS_PACKAGES
 # what a patch's header-only edit is compiled through
-HEADER_CONSUMERS = {'mm/internal.h': ['mm/memory.o', 'mm/vmalloc.o']}
+HEADER_CONSUMERS = {'mm/internal.h': ['mm/memory.o', 'mm/vmalloc.o'],
+                    'include/linux/pgtable.h': ['mm/vmalloc.o']}
 
 
 def parse_part(path):
