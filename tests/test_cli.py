@@ -16,6 +16,10 @@ class TestCommandLine(CommandLine):
         rc, out, err = self.vmsync('run', '--arch', 'bogus')
         self.assertUsageError(rc, err, 'um, i386, x86_64')
 
+    def test_bogus_compile_target(self):
+        rc, out, err = self.vmsync('compile', '--arch', 'x86_64,vax')
+        self.assertUsageError(rc, err, "unknown target 'vax'")
+
     def test_bad_option(self):
         rc, out, err = self.vmsync('run', '--jobs', 'many')
         self.assertUsageError(rc, err, '--jobs')

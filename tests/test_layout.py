@@ -11,7 +11,7 @@ from support import SRC
 
 PKG = os.path.join(SRC, 'vmsync')
 # the commands and the command line; every other module is a library
-COMMANDS = {'run', 'check', 'series', 'selftest', 'cli'}
+COMMANDS = {'run', 'check', 'series', 'compile', 'selftest', 'cli'}
 
 
 def modules():

@@ -9,6 +9,7 @@ from .run import do_run
 from .check import do_check
 from .series import SERIES_KERNELS, do_series
 from .selftest import FULL_KERNELS, do_test
+from .compile import TARGETS, do_compile
 
 
 class Parser(argparse.ArgumentParser):
@@ -45,6 +46,13 @@ def main(argv):
     s.add_argument('--out', metavar='DIR', help='output directory (default ./vmsync-series)')
     s.add_argument('--check', action='store_true',
                    help='also git am it on the base and check each patch')
+    b = sub.add_parser('compile', help="the series' objects for every cross compiler "
+                                        "Debian has, KUNIT_ALL_TESTS=y, warnings fail")
+    b.add_argument('--kernel', default='6.12',
+                   help='6.12 (default), 6.1, newest, or PATH to a kernel tree')
+    b.add_argument('--arch', default='all',
+                   help='TARGET[,TARGET...] or all (default); known: %s' % ', '.join(TARGETS))
+    b.add_argument('--jobs', type=int, metavar='N', help='make -j (default: nproc)')
     t = sub.add_parser('test', help="the project's tests: unit tests, suite, mutants")
     t.add_argument('--corpus', action='store_true',
                    help='also ./vmsync check on every corpus/ entry')
@@ -60,6 +68,8 @@ def main(argv):
                         json_file=args.json, jobs=args.jobs)
     if args.cmd == 'series':
         return do_series(kernel=args.kernel, out=args.out, check=args.check)
+    if args.cmd == 'compile':
+        return do_compile(kernel=args.kernel, targets=args.arch, jobs=args.jobs)
     if args.cmd == 'test':
         return do_test(full=args.full, corpus=args.corpus)
     p.print_help()

@@ -49,6 +49,32 @@ def split_mboxes(patches, tmp):
     return out, names
 
 
+def prepare_suite_tree(kern, suite_dir=SUITE_DIR, patches=()):
+    """The cached tree of kern, back to pristine, then patches (mboxes
+    split), the version's backports and the suite.  Returns the manifest."""
+    t0 = time.time()
+    say('[tree] prepare ...')
+    shown = os.path.relpath(suite_dir, ROOT)
+    backport = os.path.join(BACKPORTS_DIR, '.'.join(kern['version'].split('.')[:2]))
+    overlays = [(backport, os.path.relpath(backport, ROOT))] \
+        if os.path.isdir(backport) else []
+    with tempfile.TemporaryDirectory(prefix='vmsync-patches-') as tmp:
+        split, names = split_mboxes(patches, tmp)
+        try:
+            manifest = prepare_tree(kern['tree'], suite_dir, split,
+                                    shown=suite_dir if shown.startswith('..') else shown,
+                                    overlays=overlays)
+        except Fail as e:
+            msg = str(e)
+            for path, name in names.items():
+                msg = msg.replace('patch %s ' % path, 'patch %s ' % name)
+            raise Fail(msg, e.code)
+    say('[tree] prepare ... %s' % fmt_s(time.time() - t0))
+    if not os.path.isfile(os.path.join(kern['tree'], KUNITCONFIG)):
+        raise Fail('%s is missing: kernel/%s must provide it' % (KUNITCONFIG, KUNITCONFIG))
+    return manifest
+
+
 def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
            suite_dir=SUITE_DIR, kconfig_add=(), reuse=False):
     """The whole 'run' command.  Returns (exit code, report dict)."""
@@ -83,27 +109,7 @@ def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
         kern = get_source(kernel, cache)
         say('vmsync: kernel %s (%s), tree %s' % (kern['version'], kern['source'],
                                               kern['tree']))
-        t0 = time.time()
-        say('[tree] prepare ...')
-        shown = os.path.relpath(suite_dir, ROOT)
-        backport = os.path.join(BACKPORTS_DIR, '.'.join(kern['version'].split('.')[:2]))
-        overlays = [(backport, os.path.relpath(backport, ROOT))] \
-            if os.path.isdir(backport) else []
-        with tempfile.TemporaryDirectory(prefix='vmsync-patches-') as tmp:
-            split, names = split_mboxes(patches, tmp)
-            try:
-                manifest = prepare_tree(kern['tree'], suite_dir, split,
-                             shown=suite_dir if shown.startswith('..') else shown,
-                             overlays=overlays)
-            except Fail as e:
-                msg = str(e)
-                for path, name in names.items():
-                    msg = msg.replace('patch %s ' % path, 'patch %s ' % name)
-                raise Fail(msg, e.code)
-        say('[tree] prepare ... %s' % fmt_s(time.time() - t0))
-        if not os.path.isfile(os.path.join(kern['tree'], KUNITCONFIG)):
-            raise Fail('%s is missing: kernel/%s must provide it' % (KUNITCONFIG,
-                                                                    KUNITCONFIG))
+        manifest = prepare_suite_tree(kern, suite_dir, patches)
         runs = []
         for a in arches:
             key = results.result_key(kern, manifest, a, tuple(kconfig_add))
