@@ -185,22 +185,26 @@ static unsigned int vs_levels_from(unsigned int level)
 static unsigned int vs_empty_levels(unsigned long addr)
 {
 	pgd_t *pgd = pgd_offset_k(addr);
-	p4d_t *p4d;
-	pud_t *pud;
-	pmd_t *pmd;
+	p4d_t *p4d, p4dval;
+	pud_t *pud, pudval;
+	pmd_t *pmd, pmdval;
 
-	if (pgd_none(READ_ONCE(*pgd)))
+	/* A plain load: pgd_t is an array on 32-bit arm. */
+	if (pgd_none(*pgd))
 		return vs_levels_from(PGTBL_PGD_MODIFIED);
 	p4d = p4d_offset(pgd, addr);
-	if (p4d_none(READ_ONCE(*p4d)))
+	p4dval = READ_ONCE(*p4d);
+	if (p4d_none(p4dval))
 		return vs_levels_from(PGTBL_P4D_MODIFIED);
 	pud = pud_offset(p4d, addr);
-	if (pud_none(READ_ONCE(*pud)))
+	pudval = READ_ONCE(*pud);
+	if (pud_none(pudval))
 		return vs_levels_from(PGTBL_PUD_MODIFIED);
-	if (pud_leaf(READ_ONCE(*pud)))
+	if (pud_leaf(pudval))
 		return 0;
 	pmd = pmd_offset(pud, addr);
-	if (pmd_none(READ_ONCE(*pmd)))
+	pmdval = READ_ONCE(*pmd);
+	if (pmd_none(pmdval))
 		return PGTBL_PMD_MODIFIED;
 	return 0;
 }
