@@ -27,6 +27,10 @@ class TestArches(unittest.TestCase):
                 self.assertIsInstance(getattr(a, f), tuple, (name, f))
             with self.assertRaises(dataclasses.FrozenInstanceError):
                 a.qemu = 'x'
+            for rule in a.kconfig_if:      # (file, regex, option)
+                self.assertEqual(len(rule), 3, (name, rule))
+                self.assertTrue(all(isinstance(x, str) for x in rule), (name, rule))
+        self.assertTrue(arches.ARCHES['i386-pae'].kconfig_if)
         self.assertEqual(arches.ARCHES['i386-pae'].kernel_args,
                          arches.SPARE_RAM + ('pti=on',))
 

@@ -822,6 +822,14 @@ static bool vs_huge_pmd_at(unsigned long addr)
 	return !pud_none(*pud) && !pud_leaf(*pud) && pmd_leaf(*pmd_offset(pud, addr));
 }
 
+static void vs_require_huge_vmap(struct kunit *test)
+{
+	if (!(IS_ENABLED(CONFIG_HAVE_ARCH_HUGE_VMAP) &&
+	      arch_vmap_pmd_supported(PAGE_KERNEL)))
+		kunit_skip(test,
+			   "the architecture maps no huge PMDs in vmalloc space (CONFIG_HAVE_ARCH_HUGE_VMAP, arch_vmap_pmd_supported())");
+}
+
 /* Map one huge PMD over @addr, or skip saying why not. */
 static int vs_vmap_huge_pmd(struct kunit *test, unsigned long addr,
 			    phys_addr_t phys)
@@ -845,10 +853,8 @@ static void vmalloc_walkers_sync_changed_levels(struct kunit *test)
 	unsigned long addr;
 	int ret = 0;
 
-	if (huge && !(IS_ENABLED(CONFIG_HAVE_ARCH_HUGE_VMAP) &&
-		      arch_vmap_pmd_supported(PAGE_KERNEL)))
-		kunit_skip(test,
-			   "the architecture maps no huge PMDs in vmalloc space (CONFIG_HAVE_ARCH_HUGE_VMAP, arch_vmap_pmd_supported())");
+	if (huge)
+		vs_require_huge_vmap(test);
 
 	/* before the range, so that the range is unmapped before they are freed */
 	if (p->walker == VS_VMAP_PAGES || p->walker == VS_VUNMAP_PTES)
@@ -1028,6 +1034,41 @@ static struct mm_struct *vs_mm_alloc(struct kunit *test)
 	return mm;
 }
 
+/*
+ * A new mm that contains kernel space, or skip: where kernel space has
+ * page-table roots of its own (arm64's TTBR1, UML), no other mm contains
+ * it and there is nothing to sync into them.  kmalloc'ed memory is in the
+ * linear map, which every mm maps wherever mms share kernel space.
+ */
+static struct mm_struct *vs_other_mm(struct kunit *test)
+{
+	struct mm_struct *mm;
+	unsigned long linear;
+
+	if (IS_ENABLED(CONFIG_UML))
+		kunit_skip(test,
+			   "UML's kernel runs in the host process, not through the mms' page tables, whose kernel entries are copies made by pgd_alloc()");
+	mm = vs_mm_alloc(test);
+	linear = (unsigned long)kunit_kzalloc(test, sizeof(long), GFP_KERNEL);
+	KUNIT_ASSERT_NE(test, linear, 0UL);
+	if (vs_pmd_val(pgd_offset(mm, linear), linear) !=
+	    vs_pmd_val(pgd_offset_k(linear), linear))
+		kunit_skip(test,
+			   "a new mm does not map kernel space (kernel page tables have a root of their own here): there is nothing to sync into other mms");
+	return mm;
+}
+
+/* The PMD entry (or huge PUD) @mm maps @addr with, once switched to. */
+static unsigned long vs_pmd_val_in(struct mm_struct *mm, unsigned long addr)
+{
+	unsigned long val;
+
+	kthread_use_mm(mm);
+	val = vs_pmd_val(pgd_offset(mm, addr), addr);
+	kthread_unuse_mm(mm);
+	return val;
+}
+
 static void other_mm_sees_new_tables(struct kunit *test)
 {
 	unsigned long size = VS_NR_PAGES * PAGE_SIZE;
@@ -1038,23 +1079,10 @@ static void other_mm_sees_new_tables(struct kunit *test)
 	unsigned int i;
 	void *copy;
 
-	if (IS_ENABLED(CONFIG_UML))
-		kunit_skip(test,
-			   "UML's kernel runs in the host process, not through the mms' page tables, whose kernel entries are copies made by pgd_alloc()");
-	old_mm = vs_mm_alloc(test);
+	old_mm = vs_other_mm(test);
 	other_mm = vs_mm_alloc(test);
 	copy = kunit_kzalloc(test, size, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, copy);
-	/*
-	 * Where kernel space has page-table roots of its own (arm64's TTBR1,
-	 * UML), no other mm contains it and there is nothing to sync into
-	 * them.  kmalloc'ed memory is in the linear map, which every mm maps
-	 * wherever mms share kernel space.
-	 */
-	if (vs_pmd_val(pgd_offset(old_mm, (unsigned long)copy), (unsigned long)copy) !=
-	    vs_pmd_val(pgd_offset_k((unsigned long)copy), (unsigned long)copy))
-		kunit_skip(test,
-			   "a new mm does not map kernel space (kernel page tables have a root of their own here): there is nothing to sync into other mms");
 
 	/*
 	 * Switch to old_mm while the mapping does not exist, so that it is up
@@ -1099,6 +1127,39 @@ static void other_mm_sees_new_tables(struct kunit *test)
 				  copy, VS_NR_PAGES);
 }
 
+/*
+ * The unmap direction: an mm that had init_mm's huge PMD mapping, copied
+ * by the sync or through a shared table, must lose it when vunmap_range()
+ * clears it, or that mm keeps translating the range to memory that was
+ * given back (x86-32 PAE with PTI before 8e998fc24de4).  Read after a
+ * switch to the mm, for architectures that sync at switch_mm().
+ */
+static void other_mm_loses_cleared_huge_pmd(struct kunit *test)
+{
+	struct mm_struct *other_mm;
+	unsigned long addr, seen;
+	phys_addr_t phys;
+
+	vs_require_huge_vmap(test);
+	other_mm = vs_other_mm(test);
+	phys = vs_alloc_contig(test, get_order(PMD_SIZE));
+	addr = vs_require_fresh(test, PGTBL_PMD_MODIFIED, 1, 0, PMD_SIZE);
+	KUNIT_ASSERT_EQ(test, 0UL, vs_pmd_val_in(other_mm, addr));
+
+	KUNIT_ASSERT_EQ(test, 0, vs_vmap_huge_pmd(test, addr, phys));
+	seen = vs_pmd_val_in(other_mm, addr);
+	KUNIT_ASSERT_EQ_MSG(test, seen, vs_pmd_val(pgd_offset_k(addr), addr),
+			    "vmap_page_range() mapped a huge PMD at %#lx, which another mm does not see",
+			    addr);
+
+	vunmap_range(addr, addr + PMD_SIZE);
+	KUNIT_ASSERT_EQ(test, 0UL, vs_pmd_val(pgd_offset_k(addr), addr));
+	seen = vs_pmd_val_in(other_mm, addr);
+	KUNIT_EXPECT_EQ_MSG(test, seen, 0UL,
+			    "vunmap_range() cleared the huge PMD at %#lx in init_mm, but another mm still maps it (%#lx): the clear was not synced",
+			    addr, seen);
+}
+
 static int vs_suite_init(struct kunit_suite *suite)
 {
 	/* what the expectations are derived from, for whoever reads the log */
@@ -1117,6 +1178,7 @@ static struct kunit_case vmalloc_sync_test_cases[] = {
 	KUNIT_CASE_PARAM(apply_to_page_range_mapping_reads_back, vs_backing_gen_params),
 	KUNIT_CASE(vmap_pfn_mapping_reads_back),
 	KUNIT_CASE(other_mm_sees_new_tables),
+	KUNIT_CASE(other_mm_loses_cleared_huge_pmd),
 	{}
 };
 

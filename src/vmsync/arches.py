@@ -68,7 +68,7 @@ _ARCHES = (
          # 7.2 has no HIGHMEM64G any more
          kconfig_if=(('arch/x86/Kconfig',
                      r'config X86_PAE\n.*\n\tdepends on X86_32 && !HIGHMEM4G\n',
-                     'CONFIG_HIGHMEM64G=y')),
+                     'CONFIG_HIGHMEM64G=y'),),
          kernel_args=SPARE_RAM + ('pti=on',),
          expect_log=(r'vmalloc_sync: 3-level .*SYNC_MASK 0x8$',)),
     Arch(name='x86_64-la57', kunit_arch='x86_64', cross='',

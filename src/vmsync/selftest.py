@@ -20,8 +20,11 @@ from .series import SERIES_KERNELS, SERIES_PACKAGES, git_identity, check_series
 from . import kernelci
 
 
-# ./vmsync test: the arches where the mutants are killed, on 6.12
-TEST_ARCHES = ['um', 'i386', 'arm', 'arm64', 'x86_64']
+# ./vmsync test: the arches where the mutants are killed, on 6.12.  Every
+# mutant is killed on one of them; x86_64 kills none that arm64 does not,
+# and its cold build (9 min measured) would take CI past 60 minutes, so it
+# runs in --full with the other Kill-On arches.
+TEST_ARCHES = ['um', 'i386', 'arm', 'arm64']
 # ./vmsync test --full adds --arch all on these kernels
 FULL_KERNELS = ['6.1', '6.12', 'newest']
 # ./vmsync check's proof: (input, arches, expected exit, cases that must regress)
