@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .util import Fail
+from .util import parse_names
 
 
 @dataclass(frozen=True)
@@ -95,12 +95,4 @@ ARCHES = {a.name: a for a in _ARCHES}
 
 
 def parse_arches(spec):
-    if spec == 'all':
-        return list(ARCHES)
-    arches = [a.strip() for a in spec.split(',') if a.strip()]
-    for a in arches:
-        if a not in ARCHES:
-            raise Fail('unknown arch %r; known: %s, all' % (a, ', '.join(ARCHES)))
-    if not arches:
-        raise Fail('--arch needs a value; known: %s, all' % ', '.join(ARCHES))
-    return arches
+    return parse_names(spec, ARCHES, 'arch')

@@ -7,7 +7,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from .util import Fail, say, fmt_s, cache_lock, run_cmd, tail
+from .util import say, fmt_s, cache_lock, run_cmd, tail, parse_names
 from .paths import SUITE_DIR, cache_dir
 from .debian import BUILD_PACKAGES, ensure_packages
 from .sources import check_kernel_spec, get_source
@@ -49,15 +49,7 @@ WARNING = re.compile(r'^(\S+?):\d+:\d+: (?:warning|error): .*$', re.M)
 
 
 def parse_targets(spec):
-    if spec == 'all':
-        return list(TARGETS)
-    names = [t.strip() for t in spec.split(',') if t.strip()]
-    for n in names:
-        if n not in TARGETS:
-            raise Fail('unknown target %r; known: %s, all' % (n, ', '.join(TARGETS)))
-    if not names:
-        raise Fail('--arch needs a value')
-    return names
+    return parse_names(spec, TARGETS, 'target')
 
 
 def diagnostics(out):

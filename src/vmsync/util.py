@@ -20,6 +20,20 @@ def say(msg=''):
     print(msg, flush=True)
 
 
+def parse_names(spec, known, what):
+    """--arch's value: 'all' (every name in known, in order) or a
+    comma-separated list of names in known; anything else is a Fail."""
+    if spec == 'all':
+        return list(known)
+    names = [n.strip() for n in spec.split(',') if n.strip()]
+    for n in names:
+        if n not in known:
+            raise Fail('unknown %s %r; known: %s, all' % (what, n, ', '.join(known)))
+    if not names:
+        raise Fail('--arch needs a value; known: %s, all' % ', '.join(known))
+    return names
+
+
 def fmt_s(seconds):
     return '%.1f s' % seconds
 
