@@ -69,16 +69,12 @@ def compile_target(kern, t, cache, jobs):
     make = ['make', '-C', kern['tree'], 'O=' + bdir, 'ARCH=' + t.arch,
             'CROSS_COMPILE=' + t.cross, 'CC=ccache %sgcc' % t.cross]
     log = os.path.join(bdir, 'vmsync-compile.log')
-    for step in ([t.defconfig],
-                 None,
-                 ['olddefconfig']):
-        if step is None:
-            rc, out = run_cmd([os.path.join(kern['tree'], 'scripts/config'),
-                               '--file', os.path.join(bdir, '.config'),
-                               '-e', 'KUNIT', '-e', 'KUNIT_ALL_TESTS'],
-                              env=env, check=False)
-        else:
-            rc, out = run_cmd(make + step, env=env, log=log, check=False)
+    for cmd in (make + [t.defconfig],
+                [os.path.join(kern['tree'], 'scripts/config'),
+                 '--file', os.path.join(bdir, '.config'),
+                 '-e', 'KUNIT', '-e', 'KUNIT_ALL_TESTS'],
+                make + ['olddefconfig']):
+        rc, _ = run_cmd(cmd, env=env, log=log, check=False)
         if rc:
             return 'failed', ['configuration failed: ' + ' | '.join(tail(log, 3))]
     with open(os.path.join(bdir, '.config')) as f:
