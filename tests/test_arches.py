@@ -34,6 +34,22 @@ class TestArches(unittest.TestCase):
         self.assertEqual(arches.ARCHES['i386-pae'].kernel_args,
                          arches.SPARE_RAM + ('pti=on',))
 
+    def test_a_shared_build_is_configured_the_same(self):
+        # arches that boot one kernel differ only in how it is booted
+        by_build = {}
+        for a in arches.ARCHES.values():
+            by_build.setdefault(a.build_name, []).append(a)
+        self.assertEqual([a.name for a in by_build['riscv64']],
+                         ['riscv64-sv39', 'riscv64-sv48', 'riscv64-sv57'])
+        self.assertEqual(arches.ARCHES['x86_64-la57'].build_name, 'x86_64')
+        for name, group in by_build.items():
+            build = {(a.kunit_arch, a.cross, a.kconfig, a.kconfig_if) for a in group}
+            self.assertEqual(len(build), 1, name)
+        # each riscv64 mode is pinned by its boot log, not taken on trust
+        for mode, levels in (('sv39', 3), ('sv48', 4), ('sv57', 5)):
+            self.assertIn('vmalloc_sync: %d-level' % levels,
+                          arches.ARCHES['riscv64-' + mode].expect_log[0])
+
 
 if __name__ == '__main__':
     unittest.main()

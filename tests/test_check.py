@@ -72,6 +72,29 @@ class TestCheck(CommandLine):
         base, patched = check()
         self.assertNotIn('reusing', base)
 
+    def test_cannot_assess_when_the_patch_rewrites_an_observed_line(self):
+        # the suite rewrites 'return 0;', which the patch changes first
+        kdir = self.fake()
+        write(os.path.join(self.tmp, 'suite', 'mm', 'vmalloc.c.edit'),
+              '@@ replace ^\\treturn 0;$\n\treturn observed(0);\n')
+        patch = os.path.join(self.tmp, 'm.patch')
+        write(patch, MUTANT)
+        write_ktap(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
+        write_ktap(os.path.join(self.tmp, 'ktap2'), KTAP_FAIL)
+        out_json = os.path.join(self.tmp, 'check.json')
+        rc, out, err = self.vmsync('check', '--kernel', kdir, '--json', out_json, patch,
+                                   FAKE_KUNIT='pass', FAKE_KTAP=os.path.join(self.tmp, 'ktap'),
+                                   FAKE_KTAP_PATCHED=os.path.join(self.tmp, 'ktap2'))
+        self.assertEqual(rc, check.CANNOT_ASSESS, out + err)
+        self.assertIn('CANNOT ASSESS', out)
+        self.assertNotIn('REGRESSION', out)
+        with open(out_json) as f:
+            rep = json.load(f)
+        self.assertEqual(len(rep['unmatched_edits']), 1)
+        self.assertTrue(rep['unmatched_edits'][0].endswith(
+            "mm/vmalloc.c.edit: '^\\treturn 0;$'"), rep['unmatched_edits'])
+        self.assertEqual(rep['exit'], check.CANNOT_ASSESS)
+
     def test_regression(self):
         rc, out, rep = self.check(KTAP_FAIL)
         self.assertEqual(rc, 1, out)

@@ -111,11 +111,6 @@ static void vs_log_stop(struct kunit *test)
 	log->recording = false;
 }
 
-static unsigned int vs_nr_levels(void)
-{
-	return 2 + (PTRS_PER_PMD > 1) + (PTRS_PER_PUD > 1) + (PTRS_PER_P4D > 1);
-}
-
 /* Page-table geometry, from the kernel's own accessors. */
 
 static const char *vs_level_name(unsigned int level)
@@ -149,20 +144,29 @@ static unsigned long vs_level_size(unsigned int level)
 
 /*
  * An entry at @level can be empty only if the level below it is a real
- * table; a folded level's parent always reads as present.
+ * table; a folded level's parent always reads as present.  Asked at run
+ * time: x86-64, arm64 and riscv64 fold levels at boot, depending on the
+ * CPU and the command line (riscv64's no4lvl, no5lvl).
  */
 static bool vs_level_real(unsigned int level)
 {
 	switch (level) {
 	case PGTBL_PGD_MODIFIED:
-		return PTRS_PER_P4D > 1;
+		return !mm_p4d_folded(&init_mm);
 	case PGTBL_P4D_MODIFIED:
-		return PTRS_PER_PUD > 1;
+		return !mm_pud_folded(&init_mm);
 	case PGTBL_PUD_MODIFIED:
-		return PTRS_PER_PMD > 1;
+		return !mm_pmd_folded(&init_mm);
 	default:
 		return true;
 	}
+}
+
+static unsigned int vs_nr_levels(void)
+{
+	return 2 + vs_level_real(PGTBL_PGD_MODIFIED) +
+	       vs_level_real(PGTBL_P4D_MODIFIED) +
+	       vs_level_real(PGTBL_PUD_MODIFIED);
 }
 
 /* The real levels at and below @level. */
@@ -508,8 +512,9 @@ static unsigned long vs_require_fresh(struct kunit *test, unsigned int level,
 	entry = vs_reserve_fresh(test, level, count, offset, size);
 	if (!entry)
 		kunit_skip(test,
-			   "no vmalloc range with %u empty %s entr%s below populated upper levels: the architecture preallocates them, or earlier runs used them up (vmalloc= enlarges the area on 32-bit)",
-			   count, vs_level_name(level), count > 1 ? "ies" : "y");
+			   "no vmalloc range with %u empty %s entr%s below populated upper levels (vmalloc [%#lx,%#lx), %#lx per entry): preallocated, or earlier runs used them up (vmalloc= adds more on 32-bit)",
+			   count, vs_level_name(level), count > 1 ? "ies" : "y",
+			   VMALLOC_START, VMALLOC_END, vs_level_size(level));
 	return entry;
 }
 

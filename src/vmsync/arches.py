@@ -38,6 +38,13 @@ class Arch:
     kconfig_if: tuple[tuple[str, str, str], ...] = ()
     """(file, regex, line): --kconfig_add line only on a tree whose file
     matches regex (an option some kernels need, others lack)."""
+    build: str = ''
+    """Name of the build dir when arches boot one kernel in different modes
+    (same kconfig, other qemu or kernel args); '' = its own, under name."""
+
+    @property
+    def build_name(self):
+        return self.build or self.name
 
 
 # kunit.py gives qemu 1024 MiB; leave the top 64 MiB without struct pages
@@ -45,6 +52,8 @@ class Arch:
 # arm/arm64 virt machine.
 SPARE_RAM = ('mem=896M', 'vmalloc_sync_kunit.spare_ram=0x3c000000')
 SPARE_RAM_VIRT = ('mem=896M', 'vmalloc_sync_kunit.spare_ram=0x7c000000')
+# riscv64 virt: RAM at 2 GiB
+SPARE_RAM_RISCV = ('mem=896M', 'vmalloc_sync_kunit.spare_ram=0xbc000000')
 _ARCHES = (
     Arch(name='um', kunit_arch='um', cross='', packages=(), qemu='',
          kconfig=(), qemu_args=(), kernel_args=(),
@@ -77,7 +86,8 @@ _ARCHES = (
          kconfig=(),
          qemu_args=('-cpu max,+la57',),
          kernel_args=SPARE_RAM,
-         expect_log=(r'vmalloc_sync: 5-level .*SYNC_MASK 0x1$',)),
+         expect_log=(r'vmalloc_sync: 5-level .*SYNC_MASK 0x1$',),
+         build='x86_64'),
     # non-LPAE with VMAP_STACK (kunit.py's arm defaults): syncs PMDs lazily
     Arch(name='arm', kunit_arch='arm', cross='arm-linux-gnueabihf-',
          packages=('gcc-arm-linux-gnueabihf', 'qemu-system-arm'),
@@ -90,7 +100,19 @@ _ARCHES = (
          qemu='qemu-system-aarch64',
          kconfig=(), qemu_args=(), kernel_args=SPARE_RAM_VIRT,
          expect_log=(r'vmalloc_sync: \d-level kernel page tables, ARCH_PAGE_TABLE_SYNC_MASK 0x0$',)),
-)
+) + tuple(
+    # One kernel, three paging modes: riscv64 picks the deepest the CPU has
+    # (QEMU's rv64: Sv57) unless the command line caps it.  riscv64
+    # preallocates the top level of vmalloc space (and syncs nothing).
+    Arch(name='riscv64-' + mode, kunit_arch='riscv', cross='riscv64-linux-gnu-',
+         packages=('gcc-riscv64-linux-gnu', 'qemu-system-misc'),
+         qemu='qemu-system-riscv64',
+         kconfig=(), qemu_args=(), kernel_args=SPARE_RAM_RISCV + cap,
+         expect_log=(r'vmalloc_sync: %d-level kernel page tables, ARCH_PAGE_TABLE_SYNC_MASK 0x0$'
+                     % levels,),
+         build='riscv64')
+    for mode, levels, cap in (('sv39', 3, ('no4lvl',)), ('sv48', 4, ('no5lvl',)),
+                              ('sv57', 5, ())))
 ARCHES = {a.name: a for a in _ARCHES}
 
 

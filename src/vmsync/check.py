@@ -10,6 +10,7 @@ from .run import do_run
 
 
 FAILING = ('FAIL', 'ERROR')
+CANNOT_ASSESS = 4       # exit status: the suite cannot observe what the patches touch
 
 
 def case_table(report):
@@ -45,16 +46,24 @@ def compare_reports(base, patched):
     return diff
 
 
-def verdict_text(diff, kern, arches, patches, ncases):
+def verdict_text(diff, kern, arches, patches, ncases, unmatched=()):
     names = ', '.join(os.path.basename(p) for p in patches)
     head = 'vmsync check of %s on Linux %s (%s), arches %s:' % (
         names, kern['version'], kern['source'], ', '.join(arches))
     lines = [head]
+    if unmatched:
+        lines.append('CANNOT ASSESS: the patches rewrite lines that the series '
+                     'rewrites to report to the suite, so the suite cannot observe '
+                     'the walkers there; rebase the patches on the series. '
+                     'Edits that found nothing to rewrite:')
+        lines += ['  ' + u for u in unmatched]
+        lines.append('The case results below follow from that and are no verdict:')
     if diff['build_broken']:
         lines.append('BUILD BROKEN on %s with the patches applied.' %
                      ', '.join(diff['build_broken']))
     if diff['newly_failing']:
-        lines.append('REGRESSION: %d case(s) newly fail:' % len(diff['newly_failing']))
+        lines.append('%s%d case(s) newly fail:' % ('' if unmatched else 'REGRESSION: ',
+                                                   len(diff['newly_failing'])))
     for i in diff['newly_failing']:
         lines.append('  [%s] %s: %s -> %s' % (i['arch'], i['case'], i['base'], i['patched']))
     if diff['newly_passing']:
@@ -64,7 +73,8 @@ def verdict_text(diff, kern, arches, patches, ncases):
     for i in diff['other_changes']:
         lines.append('  changed [%s] %s: %s -> %s' % (i['arch'], i['case'], i['base'],
                                                      i['patched']))
-    if not (diff['build_broken'] or diff['newly_failing'] or diff['newly_passing']):
+    if not (diff['build_broken'] or diff['newly_failing'] or diff['newly_passing']
+            or unmatched):
         lines.append('No change: the %d case results are the same with and without '
                      'the patches.' % ncases)
     return '\n'.join(lines)
@@ -92,11 +102,14 @@ def do_check(patches, kernel='6.12', arch='um', json_file=None, jobs=None):
     diff = compare_reports(base, patched)
     kern = dict(base['kernel'])
     ncases = len(case_table(patched)[0])
-    text = verdict_text(diff, kern, arches, patches, ncases)
-    code = 3 if diff['build_broken'] else 1 if diff['newly_failing'] else 0
+    unmatched = patched.get('unmatched_edits', [])
+    text = verdict_text(diff, kern, arches, patches, ncases, unmatched)
+    code = (CANNOT_ASSESS if unmatched else 3 if diff['build_broken']
+            else 1 if diff['newly_failing'] else 0)
     if json_file:
         with open(json_file, 'w') as f:
             json.dump(dict(diff, verdict=text, exit=code, kernel=kern, arches=arches,
+                           unmatched_edits=unmatched,
                            patches=[os.path.abspath(p) for p in patches],
                            base=base, patched=patched), f, indent=2)
             f.write('\n')

@@ -35,11 +35,12 @@ def parse_edit(text, name):
     return blocks
 
 
-def apply_edit(text, edit_text, name, target, only=None, patched=False):
+def apply_edit(text, edit_text, name, target, only=None, unmatched=None):
     """Apply an .edit file (text) to text; name/target are for messages.
     only: the 1-based numbers of the blocks to apply (default: all).
-    patched: the tree carries patches under test, which may have removed
-    what a replace block rewrites: then no match is a note, not an error."""
+    unmatched: None, or (when the tree carries patches under test, which may
+    have rewritten what a replace block rewrites) a list to which a replace
+    block that matched nothing is appended instead of being an error."""
     lines = text.splitlines()
     trailing_nl = text.endswith('\n') or not text
     for n, (kind, regex, body) in enumerate(parse_edit(edit_text, name), 1):
@@ -50,11 +51,12 @@ def apply_edit(text, edit_text, name, target, only=None, patched=False):
             # block is the replacement template, with \1 for groups
             joined, count = re.subn(regex, '\n'.join(body), '\n'.join(lines),
                                     flags=re.M)
-            if not count and not patched:
+            if not count and unmatched is None:
                 raise Fail("%s: '%s' not found in %s" % (name, regex, target))
             if not count:
                 say("vmsync: note: %s: '%s' matched nothing in %s as patched"
                     % (name, regex, target))
+                unmatched.append("%s: '%s'" % (name, regex))
             lines = joined.split('\n') if joined else []
             continue
         if kind == 'end':

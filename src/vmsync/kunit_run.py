@@ -118,7 +118,7 @@ def stage(arch, name, fn):
 def run_arch(kern, arch, cache, jobs, kconfig_add=()):
     """config, build, exec for one arch; returns the run's result dict."""
     a = ARCHES[arch]
-    bdir = build_dir_for(cache, kern, arch, kconfig_add)
+    bdir = build_dir_for(cache, kern, a.build_name, kconfig_add)
     env = kunit_env(cache)
     res = {'arch': arch, 'status': 'build-error', 'build_s': 0.0, 'run_s': 0.0,
            'cases': [], 'build_dir': bdir}

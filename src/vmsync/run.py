@@ -49,9 +49,11 @@ def split_mboxes(patches, tmp):
     return out, names
 
 
-def prepare_suite_tree(kern, suite_dir=SUITE_DIR, patches=()):
+def prepare_suite_tree(kern, suite_dir=SUITE_DIR, patches=(), unmatched=None):
     """The cached tree of kern, back to pristine, then patches (mboxes
-    split), the version's backports and the suite.  Returns the manifest."""
+    split), the version's backports and the suite.  Returns the manifest;
+    the suite's replace edits the patches left nothing to match for go to
+    the list unmatched."""
     t0 = time.time()
     say('[tree] prepare ...')
     shown = os.path.relpath(suite_dir, ROOT)
@@ -63,7 +65,7 @@ def prepare_suite_tree(kern, suite_dir=SUITE_DIR, patches=()):
         try:
             manifest = prepare_tree(kern['tree'], suite_dir, split,
                                     shown=suite_dir if shown.startswith('..') else shown,
-                                    overlays=overlays)
+                                    overlays=overlays, unmatched=unmatched)
         except Fail as e:
             msg = str(e)
             for path, name in names.items():
@@ -109,7 +111,8 @@ def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
         kern = get_source(kernel, cache)
         say('vmsync: kernel %s (%s), tree %s' % (kern['version'], kern['source'],
                                               kern['tree']))
-        manifest = prepare_suite_tree(kern, suite_dir, patches)
+        unmatched = []
+        manifest = prepare_suite_tree(kern, suite_dir, patches, unmatched)
         runs = []
         for a in arches:
             key = results.result_key(kern, manifest, a, tuple(kconfig_add))
@@ -124,6 +127,8 @@ def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
         say('vmsync: done in %s (not counting waits for the lock)' % fmt_s(time.time() - t_start))
     report = {'kernel': {'source': kern['source'], 'version': kern['version']},
               'runs': [{k: x for k, x in r.items() if k != 'error_tail'} for r in runs]}
+    if unmatched:
+        report['unmatched_edits'] = unmatched
     if json_file:
         with open(json_file, 'w') as f:
             json.dump(report, f, indent=2)

@@ -14,7 +14,7 @@ CORPUS_DIR = os.path.join(ROOT, 'corpus')
 from .arches import ARCHES
 from .debian import BUILD_PACKAGES, ensure_packages
 from .run import do_run
-from .check import do_check
+from .check import do_check, CANNOT_ASSESS
 from .patchcheck import print_checks
 from .series import SERIES_KERNELS, SERIES_PACKAGES, git_identity, check_series
 from . import kernelci
@@ -169,6 +169,10 @@ def test_check_examples(lines):
     return passed, failed
 
 
+# corpus.json's verdicts and the exit status of ./vmsync check that gives them
+CORPUS_EXIT = {'no change': 0, 'regression': 1, 'cannot assess': CANNOT_ASSESS}
+
+
 def test_corpus(lines):
     """./vmsync check on every corpus/ entry for 6.12: the verdict must be
     the expected one, and every case in must_fail must newly fail."""
@@ -180,7 +184,7 @@ def test_corpus(lines):
         if '6.12' not in e['kernels']:
             continue
         arches = ','.join(e['arches'])
-        want = 1 if e['expected'] == 'regression' else 0
+        want = CORPUS_EXIT[e['expected']]
         say()
         say('== corpus %s --arch %s (expect %s)' % (e['file'], arches, e['expected']))
         out = os.path.join(tempfile.mkdtemp(prefix='vmsync-corpus-'), 'check.json')

@@ -74,9 +74,9 @@ def suite_files(suite_dir):
     return sorted(out)
 
 
-def apply_suite(tree, suite_dir, shown='kernel', patched=False):
-    """Copy suite files into tree, then apply the .edit files.
-    Returns the tree-relative paths written."""
+def apply_suite(tree, suite_dir, shown='kernel', unmatched=None):
+    """Copy suite files into tree, then apply the .edit files (unmatched:
+    see apply_edit).  Returns the tree-relative paths written."""
     written = []
     files = suite_files(suite_dir) if os.path.isdir(suite_dir) else []
     for rel in files:
@@ -100,16 +100,19 @@ def apply_suite(tree, suite_dir, shown='kernel', patched=False):
             edit = f.read()
         with open(dst, errors='surrogateescape') as f:
             text = f.read()
-        new = apply_edit(text, edit, name, target, patched=patched)
+        new = apply_edit(text, edit, name, target, unmatched=unmatched)
         write_if_changed(dst, new.encode(errors='surrogateescape'))
         written.append(target)
     return written
 
 
-def prepare_tree(tree, suite_dir, patches, shown='kernel', overlays=()):
+def prepare_tree(tree, suite_dir, patches, shown='kernel', overlays=(),
+                 unmatched=None):
     """pristine + patches + suite.  Patches under test are written against
     an unmodified tree, so they go first and apply as they would upstream;
-    the suite's .edit blocks are anchored and go on top.  Files whose content is the same as in
+    the suite's .edit blocks are anchored and go on top.  The replace blocks
+    that found nothing to rewrite in the patched tree are appended to the
+    list unmatched.  Files whose content is the same as in
     the previous prepared state get their previous mtime back (so the reset
     and re-apply does not make kbuild rebuild them); every other changed file
     has a new mtime.  A failure leaves the tree pristine."""
@@ -138,9 +141,13 @@ def prepare_tree(tree, suite_dir, patches, shown='kernel', overlays=()):
                     p, why or last_line(out) or 'exit %d' % rc))
             if 'with fuzz' in out:
                 say('vmsync: note: %s applied with fuzz' % p)
-        written = apply_suite(tree, suite_dir, shown, patched=bool(patches))
+        if not patches:
+            unmatched = None        # then a replace that matches nothing is an error
+        elif unmatched is None:
+            unmatched = []
+        written = apply_suite(tree, suite_dir, shown, unmatched)
         for odir, oshown in overlays:     # e.g. backports/6.1, same format
-            written += apply_suite(tree, odir, oshown, patched=bool(patches))
+            written += apply_suite(tree, odir, oshown, unmatched)
     except BaseException:
         reset_tree(tree)
         raise
