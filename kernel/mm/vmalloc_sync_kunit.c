@@ -503,18 +503,23 @@ static unsigned long vs_require_fresh(struct kunit *test, unsigned int level,
 				      unsigned int count, unsigned long offset,
 				      unsigned long size)
 {
-	unsigned long entry;
+	unsigned long span = vs_level_size(level);
+	unsigned long entry = ALIGN(VMALLOC_START, span);
 
 	if (!vs_level_real(level))
 		kunit_skip(test,
 			   "a %s entry is never empty here: the level below it is folded on this architecture",
 			   vs_level_name(level));
+	if (entry < VMALLOC_START || entry >= VMALLOC_END)
+		kunit_skip(test,
+			   "vmalloc [%#lx,%#lx) lies within one %s entry (%#lx each), with whatever else it maps: none to reserve",
+			   VMALLOC_START, VMALLOC_END, vs_level_name(level), span);
 	entry = vs_reserve_fresh(test, level, count, offset, size);
 	if (!entry)
 		kunit_skip(test,
 			   "no vmalloc range with %u empty %s entr%s below populated upper levels (vmalloc [%#lx,%#lx), %#lx per entry): preallocated, or earlier runs used them up (vmalloc= adds more on 32-bit)",
 			   count, vs_level_name(level), count > 1 ? "ies" : "y",
-			   VMALLOC_START, VMALLOC_END, vs_level_size(level));
+			   VMALLOC_START, VMALLOC_END, span);
 	return entry;
 }
 
@@ -897,6 +902,54 @@ static void vmalloc_walkers_sync_changed_levels(struct kunit *test)
 }
 
 /*
+ * A huge PMD may replace a PTE table that vunmap_range() left empty
+ * (vmap_try_huge_pmd() frees it through pmd_free_pte_page()), and a PTE
+ * table may replace a cleared huge PMD.  Either way the PMD entry changed
+ * without ever reading as empty between two walks, so the walk that
+ * changed it must report it like any new entry.
+ */
+static void vmap_huge_pmd_replaces_pte_table(struct kunit *test)
+{
+	unsigned long size = VS_NR_PAGES * PAGE_SIZE;
+	struct vs_snapshot before;
+	struct page **pages;
+	unsigned long addr, lost;
+	char calls[256];
+	phys_addr_t phys;
+
+	vs_require_huge_vmap(test);
+	pages = vs_alloc_pages(test, VS_NR_PAGES);
+	phys = vs_alloc_contig(test, get_order(PMD_SIZE));
+	addr = vs_require_fresh(test, PGTBL_PMD_MODIFIED, 1, 0, PMD_SIZE);
+
+	KUNIT_ASSERT_EQ(test, 0, __vmap_pages_range_noflush(addr, addr + size, PAGE_KERNEL,
+							     pages, PAGE_SHIFT));
+	vunmap_range(addr, addr + size);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, vs_pte_table(pgd_offset_k(addr), addr),
+				  "vunmap_range() freed the PTE table at %#lx", addr);
+
+	vs_log_start(test, addr, addr + PMD_SIZE);
+	KUNIT_ASSERT_EQ(test, 0, vmap_page_range(addr, addr + PMD_SIZE, phys, PAGE_KERNEL));
+	vs_log_stop(test);
+	if (!vs_huge_pmd_at(addr))
+		kunit_skip(test,
+			   "the architecture keeps an empty PTE table rather than map a huge PMD over it (pmd_free_pte_page(); x86 PAE, so that synced PMDs never change), or huge ioremap is off");
+	vs_format_calls(test, calls, sizeof(calls));
+	lost = PGTBL_PMD_MODIFIED & ~vs_reported_over(test, addr, addr + PMD_SIZE);
+	KUNIT_EXPECT_EQ_MSG(test, lost, 0UL,
+			    "vmap_page_range [%#lx,%#lx) replaced a PTE table by a huge PMD, but reported no PMD change over it; calls: %s",
+			    addr, addr + PMD_SIZE, calls);
+
+	/* and back: a PTE table where the huge PMD was */
+	vunmap_range(addr, addr + PMD_SIZE);
+	vs_watch(test, &before, addr, addr + size);
+	KUNIT_EXPECT_EQ(test, 0, __vmap_pages_range_noflush(addr, addr + size, PAGE_KERNEL,
+							     pages, PAGE_SHIFT));
+	vs_check(test, "vmap_pages_range over a cleared huge PMD", &before);
+	vunmap_range(addr, addr + size);
+}
+
+/*
  * Mappings read back: the PTEs apply_to_page_range() callbacks and
  * vmap_pfn() write must reach the hardware page tables.
  */
@@ -1180,6 +1233,7 @@ static struct kunit_case vmalloc_sync_test_cases[] = {
 			 vs_existing_gen_params),
 	KUNIT_CASE(apply_to_page_range_error_still_syncs),
 	KUNIT_CASE_PARAM(vmalloc_walkers_sync_changed_levels, vs_walker_gen_params),
+	KUNIT_CASE(vmap_huge_pmd_replaces_pte_table),
 	KUNIT_CASE_PARAM(apply_to_page_range_mapping_reads_back, vs_backing_gen_params),
 	KUNIT_CASE(vmap_pfn_mapping_reads_back),
 	KUNIT_CASE(other_mm_sees_new_tables),
