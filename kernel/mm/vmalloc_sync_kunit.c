@@ -916,14 +916,16 @@ static void vmap_huge_pmd_replaces_pte_table(struct kunit *test)
 	unsigned long addr, lost;
 	char calls[256];
 	phys_addr_t phys;
+	int ret;
 
 	vs_require_huge_vmap(test);
 	pages = vs_alloc_pages(test, VS_NR_PAGES);
 	phys = vs_alloc_contig(test, get_order(PMD_SIZE));
 	addr = vs_require_fresh(test, PGTBL_PMD_MODIFIED, 1, 0, PMD_SIZE);
 
-	KUNIT_ASSERT_EQ(test, 0, __vmap_pages_range_noflush(addr, addr + size, PAGE_KERNEL,
-							     pages, PAGE_SHIFT));
+	ret = __vmap_pages_range_noflush(addr, addr + size, PAGE_KERNEL, pages,
+					 PAGE_SHIFT);
+	KUNIT_ASSERT_EQ(test, ret, 0);
 	vunmap_range(addr, addr + size);
 	KUNIT_ASSERT_NOT_NULL_MSG(test, vs_pte_table(pgd_offset_k(addr), addr),
 				  "vunmap_range() freed the PTE table at %#lx", addr);
@@ -943,9 +945,10 @@ static void vmap_huge_pmd_replaces_pte_table(struct kunit *test)
 	/* and back: a PTE table where the huge PMD was */
 	vunmap_range(addr, addr + PMD_SIZE);
 	vs_watch(test, &before, addr, addr + size);
-	KUNIT_EXPECT_EQ(test, 0, __vmap_pages_range_noflush(addr, addr + size, PAGE_KERNEL,
-							     pages, PAGE_SHIFT));
+	ret = __vmap_pages_range_noflush(addr, addr + size, PAGE_KERNEL, pages,
+					 PAGE_SHIFT);
 	vs_check(test, "vmap_pages_range over a cleared huge PMD", &before);
+	KUNIT_EXPECT_EQ(test, ret, 0);
 	vunmap_range(addr, addr + size);
 }
 
