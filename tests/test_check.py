@@ -72,28 +72,55 @@ class TestCheck(CommandLine):
         base, patched = check()
         self.assertNotIn('reusing', base)
 
-    def test_cannot_assess_when_the_patch_rewrites_an_observed_line(self):
-        # the suite rewrites 'return 0;', which the patch changes first
+    UNOBSERVED = (
+        'diff --git a/mm/vmalloc.c b/mm/vmalloc.c\n'
+        '--- a/mm/vmalloc.c\n'
+        '+++ b/mm/vmalloc.c\n'
+        '@@ -1,4 +1,5 @@\n'
+        ' int vmalloc(void)\n'
+        ' {\n'
+        '-\treturn 0;\n'
+        '+\tarch_sync_kernel_mappings(0, 0);\n'
+        '+\treturn 1;\n'
+        ' }\n')
+
+    def check_observed_line(self, patch_text):
+        """check with a suite that rewrites 'return 0;', the line both
+        patches change; the patched run fails a case"""
         kdir = self.fake()
         write(os.path.join(self.tmp, 'suite', 'mm', 'vmalloc.c.edit'),
               '@@ replace ^\\treturn 0;$\n\treturn observed(0);\n')
         patch = os.path.join(self.tmp, 'm.patch')
-        write(patch, MUTANT)
+        write(patch, patch_text)
         write_ktap(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
         write_ktap(os.path.join(self.tmp, 'ktap2'), KTAP_FAIL)
         out_json = os.path.join(self.tmp, 'check.json')
         rc, out, err = self.vmsync('check', '--kernel', kdir, '--json', out_json, patch,
                                    FAKE_KUNIT='pass', FAKE_KTAP=os.path.join(self.tmp, 'ktap'),
                                    FAKE_KTAP_PATCHED=os.path.join(self.tmp, 'ktap2'))
-        self.assertEqual(rc, check.CANNOT_ASSESS, out + err)
-        self.assertIn('CANNOT ASSESS', out)
-        self.assertNotIn('REGRESSION', out)
+        self.assertNotIn('Traceback', err)
         with open(out_json) as f:
             rep = json.load(f)
         self.assertEqual(len(rep['unmatched_edits']), 1)
         self.assertTrue(rep['unmatched_edits'][0].endswith(
             "mm/vmalloc.c.edit: '^\\treturn 0;$'"), rep['unmatched_edits'])
+        return rc, out, rep
+
+    def test_cannot_assess_a_sync_call_the_suite_cannot_see(self):
+        rc, out, rep = self.check_observed_line(self.UNOBSERVED)
+        self.assertEqual(rc, check.CANNOT_ASSESS, out)
+        self.assertIn('CANNOT ASSESS: with the patches, mm/vmalloc.c 1 time(s) (series: 0)', out)
+        self.assertNotIn('REGRESSION', out)
+        self.assertEqual(rep['unobserved_syncs'], {'mm/vmalloc.c': {'series': 0, 'patched': 1}})
         self.assertEqual(rep['exit'], check.CANNOT_ASSESS)
+
+    def test_a_removed_sync_call_is_a_regression(self):
+        # like a revert of e80d3909be42: the line is gone, no direct call left
+        rc, out, rep = self.check_observed_line(MUTANT)
+        self.assertEqual(rc, 1, out)
+        self.assertIn('REGRESSION: 1 case(s) newly fail', out)
+        self.assertNotIn('CANNOT ASSESS', out)
+        self.assertEqual(rep['unobserved_syncs'], {})
 
     def test_regression(self):
         rc, out, rep = self.check(KTAP_FAIL)

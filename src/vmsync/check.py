@@ -10,7 +10,7 @@ from .run import do_run
 
 
 FAILING = ('FAIL', 'ERROR')
-CANNOT_ASSESS = 4       # exit status: the suite cannot observe what the patches touch
+CANNOT_ASSESS = 4       # exit status: the patches sync where the suite cannot see it
 
 
 def case_table(report):
@@ -46,23 +46,35 @@ def compare_reports(base, patched):
     return diff
 
 
-def verdict_text(diff, kern, arches, patches, ncases, unmatched=()):
+def unobserved_syncs(base, patched):
+    """{file: (base, patched)} where the patched tree calls
+    arch_sync_kernel_mappings() directly more often than the base: syncs
+    that bypass pgtbl_sync_kernel_mappings(), which the suite observes."""
+    b, p = base.get('direct_sync_calls', {}), patched.get('direct_sync_calls', {})
+    return {f: (b.get(f, 0), n) for f, n in sorted(p.items()) if n > b.get(f, 0)}
+
+
+def verdict_text(diff, kern, arches, patches, ncases, unmatched=(), unobserved=None):
     names = ', '.join(os.path.basename(p) for p in patches)
     head = 'vmsync check of %s on Linux %s (%s), arches %s:' % (
         names, kern['version'], kern['source'], ', '.join(arches))
     lines = [head]
+    if unobserved:
+        lines.append('CANNOT ASSESS: with the patches, %s call arch_sync_kernel_mappings() '
+                     'directly, not through pgtbl_sync_kernel_mappings(), so the suite '
+                     'cannot observe those syncs; rebase the patches on the series.' %
+                     ', '.join('%s %d time(s) (series: %d)' % (f, n, b)
+                               for f, (b, n) in unobserved.items()))
     if unmatched:
-        lines.append('CANNOT ASSESS: the patches rewrite lines that the series '
-                     'rewrites to report to the suite, so the suite cannot observe '
-                     'the walkers there; rebase the patches on the series. '
-                     'Edits that found nothing to rewrite:')
+        lines.append('The series\' edits that found nothing to rewrite in the patched tree:')
         lines += ['  ' + u for u in unmatched]
+    if unobserved:
         lines.append('The case results below follow from that and are no verdict:')
     if diff['build_broken']:
         lines.append('BUILD BROKEN on %s with the patches applied.' %
                      ', '.join(diff['build_broken']))
     if diff['newly_failing']:
-        lines.append('%s%d case(s) newly fail:' % ('' if unmatched else 'REGRESSION: ',
+        lines.append('%s%d case(s) newly fail:' % ('' if unobserved else 'REGRESSION: ',
                                                    len(diff['newly_failing'])))
     for i in diff['newly_failing']:
         lines.append('  [%s] %s: %s -> %s' % (i['arch'], i['case'], i['base'], i['patched']))
@@ -74,7 +86,7 @@ def verdict_text(diff, kern, arches, patches, ncases, unmatched=()):
         lines.append('  changed [%s] %s: %s -> %s' % (i['arch'], i['case'], i['base'],
                                                      i['patched']))
     if not (diff['build_broken'] or diff['newly_failing'] or diff['newly_passing']
-            or unmatched):
+            or unobserved):
         lines.append('No change: the %d case results are the same with and without '
                      'the patches.' % ncases)
     return '\n'.join(lines)
@@ -103,13 +115,16 @@ def do_check(patches, kernel='6.12', arch='um', json_file=None, jobs=None):
     kern = dict(base['kernel'])
     ncases = len(case_table(patched)[0])
     unmatched = patched.get('unmatched_edits', [])
-    text = verdict_text(diff, kern, arches, patches, ncases, unmatched)
-    code = (CANNOT_ASSESS if unmatched else 3 if diff['build_broken']
+    unobserved = unobserved_syncs(base, patched)
+    text = verdict_text(diff, kern, arches, patches, ncases, unmatched, unobserved)
+    code = (CANNOT_ASSESS if unobserved else 3 if diff['build_broken']
             else 1 if diff['newly_failing'] else 0)
     if json_file:
         with open(json_file, 'w') as f:
             json.dump(dict(diff, verdict=text, exit=code, kernel=kern, arches=arches,
                            unmatched_edits=unmatched,
+                           unobserved_syncs={f: {'series': b, 'patched': n}
+                                             for f, (b, n) in unobserved.items()},
                            patches=[os.path.abspath(p) for p in patches],
                            base=base, patched=patched), f, indent=2)
             f.write('\n')

@@ -1,5 +1,6 @@
 """./vmsync run: the suite on one kernel, on one or more arches."""
 
+import contextlib
 import email.parser
 import email.policy
 import json
@@ -77,6 +78,22 @@ def prepare_suite_tree(kern, suite_dir=SUITE_DIR, patches=(), unmatched=None):
     return manifest
 
 
+# The suite sees the walkers' syncs only through pgtbl_sync_kernel_mappings(),
+# which the series makes them call; a direct arch_sync_kernel_mappings() call
+# in these files (beyond the helper's own) is a sync the suite cannot see.
+DIRECT_SYNC_CALL = re.compile(r'\barch_sync_kernel_mappings\s*\(')
+OBSERVED_FILES = ('mm/memory.c', 'mm/vmalloc.c')
+
+
+def direct_sync_calls(tree):
+    """{file: number of direct arch_sync_kernel_mappings() calls} in OBSERVED_FILES."""
+    counts = {}
+    for rel in OBSERVED_FILES:
+        with contextlib.suppress(OSError), open(os.path.join(tree, rel), errors='replace') as f:
+            counts[rel] = len(DIRECT_SYNC_CALL.findall(f.read()))
+    return counts
+
+
 def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
            suite_dir=SUITE_DIR, kconfig_add=(), reuse=False):
     """The whole 'run' command.  Returns (exit code, report dict)."""
@@ -113,6 +130,7 @@ def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
                                               kern['tree']))
         unmatched = []
         manifest = prepare_suite_tree(kern, suite_dir, patches, unmatched)
+        sync_calls = direct_sync_calls(kern['tree'])
         runs = []
         for a in arches:
             key = results.result_key(kern, manifest, a, tuple(kconfig_add))
@@ -127,6 +145,7 @@ def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
         say('vmsync: done in %s (not counting waits for the lock)' % fmt_s(time.time() - t_start))
     report = {'kernel': {'source': kern['source'], 'version': kern['version']},
               'runs': [{k: x for k, x in r.items() if k != 'error_tail'} for r in runs]}
+    report['direct_sync_calls'] = sync_calls
     if unmatched:
         report['unmatched_edits'] = unmatched
     if json_file:
