@@ -450,7 +450,7 @@ static unsigned long vs_reserve_fresh(struct kunit *test, unsigned int level,
 				      unsigned long size)
 {
 	unsigned long span = vs_level_size(level);
-	unsigned long entry = ALIGN(VMALLOC_START, span);
+	unsigned long entry = ALIGN((unsigned long)VMALLOC_START, span);
 	struct vm_struct *area = NULL;
 	unsigned int empty, i;
 	unsigned long lo;
@@ -504,7 +504,7 @@ static unsigned long vs_require_fresh(struct kunit *test, unsigned int level,
 				      unsigned long size)
 {
 	unsigned long span = vs_level_size(level);
-	unsigned long entry = ALIGN(VMALLOC_START, span);
+	unsigned long entry = ALIGN((unsigned long)VMALLOC_START, span);
 
 	if (!vs_level_real(level))
 		kunit_skip(test,
@@ -513,13 +513,14 @@ static unsigned long vs_require_fresh(struct kunit *test, unsigned int level,
 	if (entry < VMALLOC_START || entry >= VMALLOC_END)
 		kunit_skip(test,
 			   "vmalloc [%#lx,%#lx) lies within one %s entry (%#lx each), with whatever else it maps: none to reserve",
-			   VMALLOC_START, VMALLOC_END, vs_level_name(level), span);
+			   (unsigned long)VMALLOC_START, (unsigned long)VMALLOC_END,
+			   vs_level_name(level), span);
 	entry = vs_reserve_fresh(test, level, count, offset, size);
 	if (!entry)
 		kunit_skip(test,
 			   "no vmalloc range with %u empty %s entr%s below populated upper levels (vmalloc [%#lx,%#lx), %#lx per entry): preallocated, or earlier runs used them up (vmalloc= adds more on 32-bit)",
 			   count, vs_level_name(level), count > 1 ? "ies" : "y",
-			   VMALLOC_START, VMALLOC_END, span);
+			   (unsigned long)VMALLOC_START, (unsigned long)VMALLOC_END, span);
 	return entry;
 }
 
