@@ -783,6 +783,7 @@ enum vs_walker {
 	VS_VMAP_HUGE,
 	VS_VUNMAP_PTES,
 	VS_VUNMAP_HUGE,
+	VS_APPLY,	/* apply_to_page_range(), with the vmalloc.c walkers */
 };
 
 struct vs_walker_param {
@@ -951,6 +952,138 @@ static void vmap_huge_pmd_replaces_pte_table(struct kunit *test)
 	vs_check(test, "vmap_pages_range over a cleared huge PMD", &before);
 	KUNIT_EXPECT_EQ(test, ret, 0);
 	vunmap_range(addr, addr + size);
+}
+
+/*
+ * Allocation failures: a walk that fails to allocate a table must still
+ * report the tables it created before (the contract's error paths;
+ * 3685024edd27, "mm: don't skip arch_sync_kernel_mappings() in error
+ * paths", fixed vmap_pages_range() there).  current->fail_nth makes the
+ * Nth allocation of this task that fail_page_alloc may fail fail
+ * (Documentation/fault-injection/fault-injection.rst).  Page tables are
+ * order-0 sleeping allocations, which fail_page_alloc leaves alone unless
+ * its debugfs min-order is 0 and ignore-gfp-wait is N: the suite cannot
+ * set those itself, whoever runs it can (tools/rerun/run.sh --fail).
+ */
+#ifdef CONFIG_FAULT_INJECTION
+static void vs_set_fail_nth(unsigned int nth)
+{
+	WRITE_ONCE(current->fail_nth, nth);
+}
+
+/* 0 once the Nth allocation failed */
+static unsigned int vs_fail_nth(void)
+{
+	return READ_ONCE(current->fail_nth);
+}
+#else
+static void vs_set_fail_nth(unsigned int nth)
+{
+}
+
+static unsigned int vs_fail_nth(void)
+{
+	return 1;
+}
+#endif
+
+static void vs_require_fail_nth(struct kunit *test)
+{
+	struct page *page;
+	unsigned int left;
+
+	vs_set_fail_nth(1);
+	page = alloc_page(GFP_KERNEL | __GFP_NOWARN);
+	left = vs_fail_nth();
+	vs_set_fail_nth(0);
+	if (page)
+		__free_page(page);
+	if (page || left)
+		kunit_skip(test,
+			   "page-table allocations cannot be made to fail: needs CONFIG_FAIL_PAGE_ALLOC, and fail_page_alloc's min-order 0 and ignore-gfp-wait N in debugfs");
+}
+
+static const struct vs_walker_param vs_enomem_params[] = {
+	{ PGTBL_PMD_MODIFIED, VS_APPLY, "apply_to_page_range_PTE_tables" },
+	{ PGTBL_PUD_MODIFIED, VS_APPLY, "apply_to_page_range_PMD_tables" },
+	{ PGTBL_P4D_MODIFIED, VS_APPLY, "apply_to_page_range_PUD_tables" },
+	{ PGTBL_PGD_MODIFIED, VS_APPLY, "apply_to_page_range_P4D_tables" },
+	{ PGTBL_PMD_MODIFIED, VS_VMAP_PAGES, "vmap_pages_range_PTE_tables" },
+	{ PGTBL_PUD_MODIFIED, VS_VMAP_PAGES, "vmap_pages_range_PMD_tables" },
+	{ PGTBL_P4D_MODIFIED, VS_VMAP_PAGES, "vmap_pages_range_PUD_tables" },
+	{ PGTBL_PGD_MODIFIED, VS_VMAP_PAGES, "vmap_pages_range_P4D_tables" },
+	{ PGTBL_PMD_MODIFIED, VS_VMAP_PHYS, "vmap_page_range_PTE_tables" },
+	{ PGTBL_PUD_MODIFIED, VS_VMAP_PHYS, "vmap_page_range_PMD_tables" },
+	{ PGTBL_P4D_MODIFIED, VS_VMAP_PHYS, "vmap_page_range_PUD_tables" },
+	{ PGTBL_PGD_MODIFIED, VS_VMAP_PHYS, "vmap_page_range_P4D_tables" },
+};
+
+KUNIT_ARRAY_PARAM_DESC(vs_enomem, vs_enomem_params, desc);
+
+/*
+ * Map the last pages of one fresh entry at the parameter's level and the
+ * first of the next: walk N fails its Nth table allocation, until a walk
+ * makes fewer (the tables earlier walks created stay).  Walk 2 creates
+ * tables for the lower entry before it fails in the upper one.  Each failed
+ * walk must return -ENOMEM and report every entry it changed.
+ */
+static void table_alloc_failure_still_syncs(struct kunit *test)
+{
+	const struct vs_walker_param *p = test->param_value;
+	unsigned long size = 2 * VS_NR_PAGES * PAGE_SIZE;
+	unsigned long span = vs_level_size(p->level);
+	struct vs_snapshot before;
+	struct vs_fill fill = {};
+	struct page **pages;
+	unsigned int nth, left;
+	unsigned long addr;
+	phys_addr_t phys;
+	int ret = 0;
+
+	vs_require_fail_nth(test);
+	pages = vs_alloc_pages(test, 2 * VS_NR_PAGES);
+	phys = vs_alloc_contig(test, get_order(size));
+	fill.pages = pages;
+	addr = vs_require_fresh(test, p->level, 2, span - size / 2, size) +
+	       span - size / 2;
+
+	for (nth = 1; ; nth++) {
+		/* no walk allocates more than a table per level per entry */
+		KUNIT_ASSERT_LE_MSG(test, nth, 2 * vs_nr_levels() + 1,
+				    "%s [%#lx,%#lx): still failing after %u allocations",
+				    p->desc, addr, addr + size, nth - 1);
+		fill.idx = 0;
+		vs_watch(test, &before, addr, addr + size);
+		vs_set_fail_nth(nth);
+		switch (p->walker) {
+		case VS_APPLY:
+			ret = apply_to_page_range(&init_mm, addr, size,
+						  vs_fill_pte, &fill);
+			break;
+		case VS_VMAP_PAGES:
+			ret = __vmap_pages_range_noflush(addr, addr + size,
+							 PAGE_KERNEL, pages,
+							 PAGE_SHIFT);
+			break;
+		default:
+			ret = vmap_page_range(addr, addr + size, phys, PAGE_KERNEL);
+			break;
+		}
+		left = vs_fail_nth();
+		vs_set_fail_nth(0);
+		vs_check(test, p->desc, &before);
+		/* the next walk maps the same pages again */
+		vunmap_range(addr, addr + size);
+		if (left)
+			break;
+		KUNIT_EXPECT_EQ_MSG(test, ret, -ENOMEM,
+				    "%s [%#lx,%#lx) with allocation %u failing",
+				    p->desc, addr, addr + size, nth);
+	}
+	KUNIT_EXPECT_EQ_MSG(test, ret, 0, "%s [%#lx,%#lx) with no allocation failing",
+			    p->desc, addr, addr + size);
+	kunit_info(test, "%s: walks 1 to %u failed their Nth table allocation, walk %u completed",
+		   p->desc, nth - 1, nth);
 }
 
 /*
@@ -1238,6 +1371,7 @@ static struct kunit_case vmalloc_sync_test_cases[] = {
 	KUNIT_CASE(apply_to_page_range_error_still_syncs),
 	KUNIT_CASE_PARAM(vmalloc_walkers_sync_changed_levels, vs_walker_gen_params),
 	KUNIT_CASE(vmap_huge_pmd_replaces_pte_table),
+	KUNIT_CASE_PARAM(table_alloc_failure_still_syncs, vs_enomem_gen_params),
 	KUNIT_CASE_PARAM(apply_to_page_range_mapping_reads_back, vs_backing_gen_params),
 	KUNIT_CASE(vmap_pfn_mapping_reads_back),
 	KUNIT_CASE(other_mm_sees_new_tables),

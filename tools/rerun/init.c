@@ -18,6 +18,11 @@
  *
  * The number of re-runs is the first argument that is a number on the
  * kernel command line (the kernel passes unknown words to init), default 5.
+ * With the word "fail_page_alloc" there too, init first lets
+ * fail_page_alloc fail page-table allocations (order 0, sleeping) for tasks
+ * that ask with fail-nth, which the suite's table_alloc_failure_still_syncs
+ * does (CONFIG_FAIL_PAGE_ALLOC, CONFIG_FAULT_INJECTION_DEBUG_FS); its
+ * probability stays 0, so nothing else fails.
  */
 
 #define _GNU_SOURCE
@@ -119,6 +124,32 @@ static void mnt(const char *src, const char *dir, const char *type)
 		say("rerun-init: mount %s on %s: %s\n", type, dir, strerror(errno));
 }
 
+static void put(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0 || write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		say("rerun-init: write %s to %s: %s\n", val, path, strerror(errno));
+	else
+		say("rerun-init: %s = %s\n", path, val);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void fail_page_alloc(void)
+{
+	const char *dir = "/sys/kernel/debug/fail_page_alloc";
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/min-order", dir);
+	put(path, "0");
+	snprintf(path, sizeof(path), "%s/ignore-gfp-wait", dir);
+	put(path, "N");
+	/* one line per injected failure, no stack dump */
+	snprintf(path, sizeof(path), "%s/verbose", dir);
+	put(path, "1");
+}
+
 static void off(void)
 {
 	sync();
@@ -134,13 +165,14 @@ static void off(void)
 
 int main(int argc, char **argv)
 {
-	int runs = 5, i, fd;
+	int runs = 5, fail = 0, i, fd;
 
-	for (i = 1; i < argc; i++)
-		if (argv[i][0] >= '1' && argv[i][0] <= '9' && atoi(argv[i]) > 0) {
+	for (i = argc - 1; i > 0; i--) {	/* backwards: the first number wins */
+		if (argv[i][0] >= '1' && argv[i][0] <= '9' && atoi(argv[i]) > 0)
 			runs = atoi(argv[i]);
-			break;
-		}
+		if (!strcmp(argv[i], "fail_page_alloc"))
+			fail = 1;
+	}
 	mnt("proc", "/proc", "proc");
 	mnt("sysfs", "/sys", "sysfs");
 	mnt("debugfs", "/sys/kernel/debug", "debugfs");
@@ -158,6 +190,8 @@ int main(int argc, char **argv)
 	}
 	results(0);
 	ptdump(0);
+	if (fail)
+		fail_page_alloc();
 	for (i = 1; i <= runs; i++) {
 		double t0 = now();
 

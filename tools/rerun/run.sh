@@ -2,7 +2,13 @@
 # Re-run vmalloc_sync N times in one boot through KUnit's debugfs "run" file
 # and compare the runs (see docs in tools/rerun/README.md).
 #
-#   tools/rerun/run.sh [--build] ARCH [RUNS]     ARCH: um | i386
+#   tools/rerun/run.sh [--build] [--fail] [--patch FILE]... ARCH [RUNS]
+#                                                 ARCH: um | i386
+#
+# --build applies tools/rerun/kunit-rerun-skipped-6.12.118.patch (KUnit
+# core: re-run a case that skipped last time; KUNIT_FIX=0 leaves it out)
+# and the --patch files.  --fail builds with fail_page_alloc and has init
+# let it fail page-table allocations before the first re-run.
 #
 # The kernel is the one `./vmsync run --arch ARCH --kconfig_add ...` built
 # with this script's KCONFIG_ADD (its own build dir under
@@ -17,11 +23,26 @@ TOP=$(cd "$HERE/../.." && pwd)
 OUT=${OUT:-/tmp/rerun}
 TIMEOUT=${TIMEOUT:-900}
 BUILD=0
-if [ "${1:-}" = --build ]; then BUILD=1; shift; fi
-ARCH=${1:?usage: run.sh [--build] um|i386 [RUNS]}
+FAIL=
+PATCHES=()
+[ "${KUNIT_FIX:-1}" = 0 ] || PATCHES+=("$HERE/kunit-rerun-skipped-6.12.118.patch")
+while [ $# -gt 0 ]; do
+    case $1 in
+    --build) BUILD=1; shift ;;
+    --fail)  FAIL=fail_page_alloc; shift ;;
+    --patch) PATCHES+=("$(readlink -f "${2:?--patch FILE}")"); shift 2 ;;
+    *)       break ;;
+    esac
+done
+ARCH=${1:?usage: run.sh [--build] [--fail] [--patch FILE]... um|i386 [RUNS]}
 RUNS=${2:-5}
+# i386: the boot-time run leaves 14 fresh 4 MiB PMD entries of the 120 MiB
+# vmalloc area, one run takes 14; table_alloc_failure_still_syncs needs 6
+# more, so --fail gets a bigger area unless VMALLOC= says otherwise
+[ -z "$FAIL" ] || VMALLOC=${VMALLOC-256M}
 
 KCONFIG_ADD=(CONFIG_BLK_DEV_INITRD=y CONFIG_DEBUG_FS=y CONFIG_KUNIT_DEBUGFS=y)
+[ -z "$FAIL" ] || KCONFIG_ADD+=(CONFIG_DEBUG_KERNEL=y CONFIG_FAULT_INJECTION=y CONFIG_FAIL_PAGE_ALLOC=y CONFIG_FAULT_INJECTION_DEBUG_FS=y)
 case $ARCH in
 um)   CFLAGS=(-static -O2) ;;
 i386) # ptdump of the kernel page tables after each run: counts the entries
@@ -30,16 +51,22 @@ i386) # ptdump of the kernel page tables after each run: counts the entries
       # with the gcc-{arm,aarch64}-linux-gnu cross compilers vmsync needs:
       # use libc6-dev-i386 + lib32gcc-12-dev and point <asm/...> at the
       # (bi-arch) x86_64 headers instead
+      dpkg -s libc6-dev-i386 lib32gcc-12-dev >/dev/null 2>&1 ||
+          apt-get install -y -q libc6-dev-i386 lib32gcc-12-dev >/dev/null ||
+          { echo "run.sh: needs libc6-dev-i386 lib32gcc-12-dev" >&2; exit 2; }
       mkdir -p "$OUT/inc32"
       ln -sfn /usr/include/x86_64-linux-gnu/asm "$OUT/inc32/asm"
       CFLAGS=(-m32 -static -O2 -idirafter "$OUT/inc32") ;;
 *)    echo "run.sh: arch $ARCH: only um and i386" >&2; exit 2 ;;
 esac
 mkdir -p "$OUT"
+command -v cpio >/dev/null || apt-get install -y -q cpio >/dev/null ||
+    { echo "run.sh: needs cpio (apt-get install cpio)" >&2; exit 2; }
 
 if [ $BUILD = 1 ]; then
     args=()
     for k in "${KCONFIG_ADD[@]}"; do args+=(--kconfig_add "$k"); done
+    for p in "${PATCHES[@]}"; do args+=(--patch "$p"); done
     "$TOP/vmsync" run --arch "$ARCH" "${args[@]}" --json "$OUT/vmsync-$ARCH.json" ||
         echo "run.sh: vmsync run exited $? (test results do not matter here)" >&2
 fi
@@ -73,14 +100,14 @@ um)
     # kunit.py boots UML with: mem=1G console=tty kunit.enable=1 (and
     # kunit_shutdown=halt, left out: init does the shutdown after the runs)
     timeout "$TIMEOUT" "$BDIR/linux" mem=1G console=tty kunit.enable=1 \
-        initrd="$OUT/$ARCH.cpio" "$RUNS" </dev/null >"$CON" 2>&1 || echo "run.sh: linux exited $?" >&2
+        initrd="$OUT/$ARCH.cpio" "$RUNS" $FAIL </dev/null >"$CON" 2>&1 || echo "run.sh: linux exited $?" >&2
     ;;
 i386)
     # kunit.py's QEMU command, arches.py's kernel args, TCG as vmsync's
     # qemu-tcg wrappers force; plus -initrd
     timeout "$TIMEOUT" qemu-system-i386 -nodefaults -m 1024 -kernel "$BDIR/arch/x86/boot/bzImage" \
         -initrd "$OUT/$ARCH.cpio" \
-        -append "mem=896M vmalloc_sync_kunit.spare_ram=0x3c000000 kunit.enable=1 console=ttyS0 $RUNS" \
+        -append "mem=896M vmalloc_sync_kunit.spare_ram=0x3c000000 kunit.enable=1 console=ttyS0 ${VMALLOC:+vmalloc=$VMALLOC} $RUNS $FAIL" \
         -no-reboot -nographic -serial stdio -accel tcg </dev/null >"$CON" 2>&1 ||
         echo "run.sh: qemu exited $?" >&2
     ;;

@@ -12,7 +12,14 @@ and, where the kernel has CONFIG_PTDUMP_DEBUGFS, the kernel page tables with
 
 Prints a table run x case status, and says whether every run equals run 0
 except for cases that turned into SKIP with the suite's "no vmalloc range
-... earlier runs used them up" reason.  With a page-table dump, it also
+... earlier runs used them up" reason.  A case KUnit reported without
+running it ("# SKIP" with no reason: stock 6.12 and 7.2 KUnit, fixed by
+kunit-rerun-skipped-*.patch) is a difference.  When init let
+fail_page_alloc fail page-table allocations after run 0 (--fail), a case
+that skipped in run 0 because they could not fail is compared with run 1
+instead, and must have run there: neither failed nor skipped for that
+reason again.  A kernel report (WARNING, BUG, lockdep, KASAN, ...: vmsync's
+splat.py) printed after the suite first started is a difference too.  With a page-table dump, it also
 counts the empty PMD entries of the vmalloc area after each run, and checks
 that such a skip is true: the entries only ever go from empty to populated
 (a PTE table is never freed), so an entry still empty after the run was
@@ -29,7 +36,10 @@ sys.path.insert(0, os.path.join(HERE, '..', '..', 'src'))
 sys.dont_write_bytecode = True
 
 from vmsync.ktap import parse_ktap  # noqa: E402
+from vmsync.splat import find_reports  # noqa: E402
 
+FAIL_NTH = re.compile(r'cannot be made to fail')
+FAIL_ON = 'rerun-init: /sys/kernel/debug/fail_page_alloc/ignore-gfp-wait = N'
 EXHAUSTED = re.compile(r'no vmalloc range with (\d+) empty (\w+) entr(?:y|ies) .*'
                        r'earlier runs used them up')
 # an upper-level entry's span in the page-table dump: 4 MiB on 2-level
@@ -173,31 +183,45 @@ def main(argv):
 
     # compare with run 0
     base = order[0]
-    problems, exhausted, carried = [], {}, {}
+    problems, exhausted, carried, enabled = [], {}, {}, []
+    fail_on = FAIL_ON in text
     for n in order[1:]:
         for c in names:
-            a = runs[base].get(c, {}).get('status')
+            ref = base
+            if fail_on and FAIL_NTH.search(reason(runs[base].get(c)) or ''):
+                # fault injection was off in run 0 and on from run 1
+                ref = order[1]
+                if n == ref:
+                    enabled.append(c)
+            a = runs[ref].get(c, {}).get('status')
             b = runs[n].get(c, {}).get('status')
             rb = reason(runs[n].get(c))
+            if n == ref:
+                if b in ('FAIL', 'ERROR') or FAIL_NTH.search(rb or ''):
+                    problems.append('run %d %s: %s with fail_page_alloc on: %s' % (
+                        n, c, b, rb if b == 'SKIP' else runs[n][c]['log'].replace('\n', '\n    ')))
+                continue
             if not_rerun(runs, n, c):
                 # KUnit 6.12 kunit_run_tests(): a case whose test_case->status
                 # is still KUNIT_SKIPPED from the last run counts as "marked
                 # as skip" and is not run; it reports "# SKIP" with no reason
                 # (a parameterised one without its parameters)
                 carried.setdefault(n, []).append(c)
+                problems.append('run %d %s: not run, "# SKIP" without a reason (KUnit kept '
+                                'its status from run %d)' % (n, c, n - 1))
                 continue
             if a == b:
-                if a == 'SKIP' and reason(runs[base][c]) != rb:
+                if a == 'SKIP' and reason(runs[ref][c]) != rb:
                     if EXHAUSTED.search(rb or ''):
                         exhausted.setdefault(n, []).append(c)
                     else:
                         problems.append('run %d %s: skip reason changed: %r, run %d: %r' % (
-                            n, c, rb, base, reason(runs[base][c])))
+                            n, c, rb, ref, reason(runs[ref][c])))
                 continue
             if b == 'SKIP' and EXHAUSTED.search(rb or ''):
                 exhausted.setdefault(n, []).append(c)
                 continue
-            problems.append('run %d %s: %s, run %d had %s' % (n, c, b, base, a))
+            problems.append('run %d %s: %s, run %d had %s' % (n, c, b, ref, a))
             if b in ('FAIL', 'ERROR'):
                 problems.append('    ' + runs[n][c]['log'].replace('\n', '\n    '))
 
@@ -254,19 +278,30 @@ def main(argv):
         print('run %d: %d case(s) not run at all (skip0, (0)): "# SKIP" without reason, '
               'because they skipped in run %d (KUnit keeps test_case->status)' % (
                   n, len(cs), n - 1))
+    # a WARNING, BUG, lockdep or KASAN report after the suite first started
+    # is the suite's (or a re-run's): a difference, whatever the cases said
+    boot_reports, reports = find_reports(text)
+    for r in boot_reports:
+        print('report before the suite started (the boot\'s, not counted): %s' % r)
+    for r in reports:
+        problems.append('the kernel printed a report while the suite ran: %s' % r)
+    if enabled:
+        print('fail_page_alloc on from run %d: %d case(s) that skipped for want of it in run 0 '
+              'compared with run %d' % (order[1], len(enabled), order[1]))
     if problems:
         print('RUNS DIFFER from run %d:' % base)
         print('\n'.join('  ' + p for p in problems))
     else:
-        print('every run equals run %d, except skips for want of fresh entries%s' % (
-            base, ' and cases KUnit did not re-run' if carried else ''))
+        print('every run equals run %d, except skips for want of fresh entries' % base)
     if jout:
         with open(jout, 'w') as f:
             json.dump({'runs': {n: {c: {'status': v['status'], 'log': v['log']}
                                     for c, v in runs[n].items()} for n in order},
                        'pmd_holes': {n: pmd[n] for n in pmd},
                        'vmalloc_total_kb': int(meminfo.group(1)) if meminfo else None,
-                       'exhausted': exhausted, 'not_rerun': carried, 'problems': problems}, f, indent=1)
+                       'exhausted': exhausted, 'not_rerun': carried,
+                       'fail_page_alloc_cases': enabled, 'reports': reports,
+                       'problems': problems}, f, indent=1)
     return 1 if problems else 0
 
 
