@@ -47,6 +47,18 @@ class TestKtap(unittest.TestCase):
         self.assertEqual(cases['s.case_p.p4d level'][0], 'SKIP')
         self.assertIn('folded here', cases['s.case_p.p4d level'][1])
 
+    def test_6_1_first_param_skipped(self):
+        # real 6.1.192 UML output: the first parameter's marker follows the
+        # case's "# Subtest:" header, where kunit_parser files it under the case
+        cases, _ = self.parse(data('ktap/6.1.192-um-suite.log'))
+        first = cases['vmalloc_sync.table_alloc_failure_still_syncs.apply_to_page_range_PTE_tables']
+        self.assertEqual(first[0], 'SKIP')
+        self.assertIn('cannot be made to fail', first[1])
+        self.assertEqual(cases['vmalloc_sync.apply_to_page_range_syncs_new_levels.new_PTE_table'][0],
+                         'PASS')
+        statuses = [st for st, _ in cases.values()]
+        self.assertEqual((statuses.count('PASS'), statuses.count('SKIP')), (16, 24))
+
     def test_crash_is_error(self):
         cases, saw = self.parse(KTAP_CRASH)
         self.assertTrue(saw)

@@ -209,8 +209,12 @@ class _Parser:
             if m:
                 t.name = m.group(1)
                 self.pop()
-            t.log += self.diagnostic()
+            head = self.diagnostic()
+            t.log += head
             parent = ktap or bool(m)
+            # 6.1 backport: the first parameter's skip marker comes right
+            # after the header, where kunit_parser files it under the case
+            first_log = [l for l in head if SKIP_6_1 in l]
         m = TEST_PLAN.match(self.peek()) if self.more() else None
         if m:
             t.plan = int(m.group(1))
@@ -218,8 +222,10 @@ class _Parser:
         else:
             t.plan = None
         n = 1
+        if not sub:
+            first_log = []
         while parent and (t.plan is None or n <= t.plan):
-            sub_log = self.diagnostic()
+            sub_log = (first_log if n == 1 else []) + self.diagnostic()
             if not self.more() or (sub and self.name_match(t)):
                 if t.plan and n <= t.plan:
                     self.error(t, 'missing expected subtest!')
