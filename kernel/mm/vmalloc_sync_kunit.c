@@ -958,12 +958,13 @@ static void vmap_huge_pmd_replaces_pte_table(struct kunit *test)
  * Allocation failures: a walk that fails to allocate a table must still
  * report the tables it created before (the contract's error paths;
  * 3685024edd27, "mm: don't skip arch_sync_kernel_mappings() in error
- * paths", fixed vmap_pages_range() there).  current->fail_nth makes the
- * Nth allocation of this task that fail_page_alloc may fail fail
- * (Documentation/fault-injection/fault-injection.rst).  Page tables are
- * order-0 sleeping allocations, which fail_page_alloc leaves alone unless
- * its debugfs min-order is 0 and ignore-gfp-wait is N: the suite cannot
- * set those itself, whoever runs it can (tools/rerun/run.sh --fail).
+ * paths", fixed vmap_pages_range() there).  With current->fail_nth set
+ * to N, the Nth of this task's allocations that fail_page_alloc considers
+ * fails (Documentation/fault-injection/fault-injection.rst).  Page tables
+ * are order-0 sleeping allocations, which fail_page_alloc leaves alone
+ * unless its debugfs min-order is 0 and ignore-gfp-wait is N: the suite
+ * cannot set those, so it runs this case when re-run through debugfs
+ * after someone did.
  */
 #ifdef CONFIG_FAULT_INJECTION
 static void vs_set_fail_nth(unsigned int nth)

@@ -3,7 +3,7 @@
 # and compare the runs (see docs in tools/rerun/README.md).
 #
 #   tools/rerun/run.sh [--build] [--fail] [--patch FILE]... ARCH [RUNS]
-#                                                 ARCH: um | i386
+#                                                 ARCH: um | i386 | arm
 #
 # --build applies tools/rerun/kunit-rerun-skipped-6.12.118.patch (KUnit
 # core: re-run a case that skipped last time; KUNIT_FIX=0 leaves it out)
@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
     *)       break ;;
     esac
 done
-ARCH=${1:?usage: run.sh [--build] [--fail] [--patch FILE]... um|i386 [RUNS]}
+ARCH=${1:?usage: run.sh [--build] [--fail] [--patch FILE]... um|i386|arm [RUNS]}
 RUNS=${2:-5}
 # i386: the boot-time run leaves 14 fresh 4 MiB PMD entries of the 120 MiB
 # vmalloc area, one run takes 14; table_alloc_failure_still_syncs needs 6
@@ -43,8 +43,14 @@ RUNS=${2:-5}
 
 KCONFIG_ADD=(CONFIG_BLK_DEV_INITRD=y CONFIG_DEBUG_FS=y CONFIG_KUNIT_DEBUGFS=y)
 [ -z "$FAIL" ] || KCONFIG_ADD+=(CONFIG_DEBUG_KERNEL=y CONFIG_FAULT_INJECTION=y CONFIG_FAIL_PAGE_ALLOC=y CONFIG_FAULT_INJECTION_DEBUG_FS=y)
+CC=gcc
 case $ARCH in
 um)   CFLAGS=(-static -O2) ;;
+arm)  CC=arm-linux-gnueabihf-gcc
+      dpkg -s libc6-dev-armhf-cross >/dev/null 2>&1 ||
+          apt-get install -y -q libc6-dev-armhf-cross >/dev/null ||
+          { echo "run.sh: needs libc6-dev-armhf-cross" >&2; exit 2; }
+      CFLAGS=(-static -O2) ;;
 i386) # ptdump of the kernel page tables after each run: counts the entries
       KCONFIG_ADD+=(CONFIG_PTDUMP_DEBUGFS=y)
       # Debian's gcc-multilib only adds /usr/include/asm, and it conflicts
@@ -57,7 +63,7 @@ i386) # ptdump of the kernel page tables after each run: counts the entries
       mkdir -p "$OUT/inc32"
       ln -sfn /usr/include/x86_64-linux-gnu/asm "$OUT/inc32/asm"
       CFLAGS=(-m32 -static -O2 -idirafter "$OUT/inc32") ;;
-*)    echo "run.sh: arch $ARCH: only um and i386" >&2; exit 2 ;;
+*)    echo "run.sh: arch $ARCH: only um, i386 and arm" >&2; exit 2 ;;
 esac
 mkdir -p "$OUT"
 command -v cpio >/dev/null || apt-get install -y -q cpio >/dev/null ||
@@ -90,7 +96,7 @@ echo "run.sh: kernel from $BDIR"
 ROOT=$(mktemp -d "$OUT/root-$ARCH.XXXXXX")
 trap 'rm -rf "$ROOT"' EXIT
 mkdir -p "$ROOT"/{dev,proc,sys}
-gcc "${CFLAGS[@]}" -Wall -o "$ROOT/init" "$HERE/init.c"
+$CC "${CFLAGS[@]}" -Wall -o "$ROOT/init" "$HERE/init.c"
 mknod "$ROOT/dev/console" c 5 1
 (cd "$ROOT" && find . | cpio -o -H newc --owner root:root --quiet) > "$OUT/$ARCH.cpio"
 
@@ -110,6 +116,26 @@ i386)
         -append "mem=896M vmalloc_sync_kunit.spare_ram=0x3c000000 kunit.enable=1 console=ttyS0 ${VMALLOC:+vmalloc=$VMALLOC} $RUNS $FAIL" \
         -no-reboot -nographic -serial stdio -accel tcg </dev/null >"$CON" 2>&1 ||
         echo "run.sh: qemu exited $?" >&2
+    ;;
+arm)
+    # kunit.py's own QEMU command from the build's exec log, without
+    # kunit_shutdown, with -initrd (tools/kmemleak/run.py does the same)
+    mapfile -t CMD < <(python3 - "$TOP" "$BDIR" "$OUT/$ARCH.cpio" \
+        "${VMALLOC:+vmalloc=$VMALLOC} $RUNS $FAIL" <<'EOF'
+import importlib.util, sys
+top, bdir, cpio, extra = sys.argv[1:]
+spec = importlib.util.spec_from_file_location('kmemleak_run', top + '/tools/kmemleak/run.py')
+k = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(k)
+cmd = k.with_initrd(k.boot_command(bdir), cpio)
+i = cmd.index('-append')
+cmd[i + 1] += ' ' + extra.strip()
+print('\n'.join(cmd))
+EOF
+)
+    [ ${#CMD[@]} -gt 0 ] || { echo "run.sh: no kunit.py boot command in $BDIR/vmsync-exec.log" >&2; exit 2; }
+    echo "run.sh: ${CMD[*]}"
+    timeout "$TIMEOUT" "${CMD[@]}" </dev/null >"$CON" 2>&1 || echo "run.sh: qemu exited $?" >&2
     ;;
 esac
 echo "run.sh: console in $CON ($(wc -l <"$CON") lines)"
