@@ -68,6 +68,14 @@ class TestSplit(unittest.TestCase):
         self.assertIn('after run 0: 196 MiB empty in 1 range(s) 0xf3000000-0xff400000, 48 usable', out)
         self.assertRegex(out, r'\ntable_alloc_failure_still_syncs.vmap_pages_range_PTE_tables +skip +pass +pass\n')
 
+    def test_arm_runs_out_after_five_runs(self):
+        # arm's default 240 MiB vmalloc area: 5 whole runs, then "used them up"
+        rc, out = self.run_split('arm-fail-12.console')
+        self.assertEqual(rc, 0, out)
+        self.assertIn('run 5: 18 pass, 0 fail, 22 skip, 0 error', out)
+        self.assertIn('run 6: 11 case(s) skipped as "earlier runs used them up"', out)
+        self.assertIn('VmallocTotal 245760 kB', out)
+
     def test_revert_of_error_path_fix_is_caught_on_i386(self):
         rc, out = self.run_split('i386-fail-04.console')
         self.assertEqual(rc, 1, out)

@@ -50,6 +50,9 @@ arm)  CC=arm-linux-gnueabihf-gcc
       dpkg -s libc6-dev-armhf-cross >/dev/null 2>&1 ||
           apt-get install -y -q libc6-dev-armhf-cross >/dev/null ||
           { echo "run.sh: needs libc6-dev-armhf-cross" >&2; exit 2; }
+      # Debian's armhf libc uses VFP, which kunit.py's arm config leaves out
+      # (without it init dies of SIGILL)
+      KCONFIG_ADD+=(CONFIG_VFP=y)
       CFLAGS=(-static -O2) ;;
 i386) # ptdump of the kernel page tables after each run: counts the entries
       KCONFIG_ADD+=(CONFIG_PTDUMP_DEBUGFS=y)
