@@ -76,6 +76,13 @@ class TestSplit(unittest.TestCase):
         self.assertIn('run 6: 11 case(s) skipped as "earlier runs used them up"', out)
         self.assertIn('VmallocTotal 245760 kB', out)
 
+    def test_arm64_runs_the_pud_table_parameters(self):
+        # 5 levels with LPA2: a new PUD table under an empty P4D entry
+        rc, out = self.run_split('arm64-fail-3.console')
+        self.assertEqual(rc, 0, out)
+        self.assertRegex(out, r'\ntable_alloc_failure_still_syncs.vmap_pages_range_PUD_tables +skip +pass +pass +pass\n')
+        self.assertIn('run 3: 32 pass, 0 fail, 8 skip, 0 error', out)
+
     def test_revert_of_error_path_fix_is_caught_on_i386(self):
         rc, out = self.run_split('i386-fail-04.console')
         self.assertEqual(rc, 1, out)

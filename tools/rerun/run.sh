@@ -3,7 +3,7 @@
 # and compare the runs (see docs in tools/rerun/README.md).
 #
 #   tools/rerun/run.sh [--build] [--fail] [--patch FILE]... ARCH [RUNS]
-#                                                 ARCH: um | i386 | arm
+#                                           ARCH: um i386 i386-pae arm arm64
 #
 # --build applies tools/rerun/kunit-rerun-skipped-6.12.118.patch (KUnit
 # core: re-run a case that skipped last time; KUNIT_FIX=0 leaves it out)
@@ -34,12 +34,14 @@ while [ $# -gt 0 ]; do
     *)       break ;;
     esac
 done
-ARCH=${1:?usage: run.sh [--build] [--fail] [--patch FILE]... um|i386|arm [RUNS]}
+ARCH=${1:?usage: run.sh [--build] [--fail] [--patch FILE]... um|i386|i386-pae|arm|arm64 [RUNS]}
 RUNS=${2:-5}
 # i386: the boot-time run leaves 14 fresh 4 MiB PMD entries of the 120 MiB
 # vmalloc area, one run takes 14; table_alloc_failure_still_syncs needs 6
 # more, so --fail gets a bigger area unless VMALLOC= says otherwise
-[ -z "$FAIL" ] || VMALLOC=${VMALLOC-256M}
+if [ -n "$FAIL" ] && { [ "$ARCH" = i386 ] || [ "$ARCH" = i386-pae ] || [ "$ARCH" = arm ]; }; then
+    VMALLOC=${VMALLOC-256M}
+fi
 
 KCONFIG_ADD=(CONFIG_BLK_DEV_INITRD=y CONFIG_DEBUG_FS=y CONFIG_KUNIT_DEBUGFS=y)
 [ -z "$FAIL" ] || KCONFIG_ADD+=(CONFIG_DEBUG_KERNEL=y CONFIG_FAULT_INJECTION=y CONFIG_FAIL_PAGE_ALLOC=y CONFIG_FAULT_INJECTION_DEBUG_FS=y)
@@ -54,7 +56,8 @@ arm)  CC=arm-linux-gnueabihf-gcc
       # (without it init dies of SIGILL)
       KCONFIG_ADD+=(CONFIG_VFP=y)
       CFLAGS=(-static -O2) ;;
-i386) # ptdump of the kernel page tables after each run: counts the entries
+i386|i386-pae)
+      # ptdump of the kernel page tables after each run: counts the entries
       KCONFIG_ADD+=(CONFIG_PTDUMP_DEBUGFS=y)
       # Debian's gcc-multilib only adds /usr/include/asm, and it conflicts
       # with the gcc-{arm,aarch64}-linux-gnu cross compilers vmsync needs:
@@ -66,7 +69,12 @@ i386) # ptdump of the kernel page tables after each run: counts the entries
       mkdir -p "$OUT/inc32"
       ln -sfn /usr/include/x86_64-linux-gnu/asm "$OUT/inc32/asm"
       CFLAGS=(-m32 -static -O2 -idirafter "$OUT/inc32") ;;
-*)    echo "run.sh: arch $ARCH: only um, i386 and arm" >&2; exit 2 ;;
+arm64) CC=aarch64-linux-gnu-gcc
+      dpkg -s libc6-dev-arm64-cross >/dev/null 2>&1 ||
+          apt-get install -y -q libc6-dev-arm64-cross >/dev/null ||
+          { echo "run.sh: needs libc6-dev-arm64-cross" >&2; exit 2; }
+      CFLAGS=(-static -O2) ;;
+*)    echo "run.sh: arch $ARCH: only um, i386, i386-pae, arm and arm64" >&2; exit 2 ;;
 esac
 mkdir -p "$OUT"
 command -v cpio >/dev/null || apt-get install -y -q cpio >/dev/null ||
@@ -120,7 +128,7 @@ i386)
         -no-reboot -nographic -serial stdio -accel tcg </dev/null >"$CON" 2>&1 ||
         echo "run.sh: qemu exited $?" >&2
     ;;
-arm)
+arm|arm64|i386-pae)
     # kunit.py's own QEMU command from the build's exec log, without
     # kunit_shutdown, with -initrd (tools/kmemleak/run.py does the same)
     mapfile -t CMD < <(python3 - "$TOP" "$BDIR" "$OUT/$ARCH.cpio" \
@@ -143,4 +151,6 @@ EOF
 esac
 echo "run.sh: console in $CON ($(wc -l <"$CON") lines)"
 grep -q 'rerun-init: done' "$CON" || echo "run.sh: init did not finish (see $CON)" >&2
-python3 "$HERE/split.py" "$CON" --json "$OUT/$ARCH.json"
+SPLIT=()
+[ "$ARCH" != i386-pae ] || SPLIT=(--entry-kib 2048)     # PAE: 2 MiB PMD entries
+python3 "$HERE/split.py" "$CON" --json "$OUT/$ARCH.json" "${SPLIT[@]}"
