@@ -76,6 +76,21 @@ class TestSplit(unittest.TestCase):
         self.assertIn('run 6: 11 case(s) skipped as "earlier runs used them up"', out)
         self.assertIn('VmallocTotal 245760 kB', out)
 
+    def test_i386_pae_counts_2_mib_entries(self):
+        # run.sh passes --entry-kib 2048 for PAE; 21 entries (42 MiB) per run
+        path = os.path.join(self.tmp, 'pae.console')
+        with gzip.open(os.path.join(DATA, 'i386-pae-fail-5.console.gz'), 'rt', errors='replace') as f, \
+                open(path, 'w') as g:
+            g.write(f.read())
+        out = io.StringIO()
+        self.addCleanup(setattr, split, 'ENTRY', split.ENTRY)  # main() sets the global
+        with redirect_stdout(out):
+            rc = split.main(['split.py', path, '--entry-kib', '2048'])
+        out = out.getvalue()
+        self.assertEqual(rc, 0, out)
+        self.assertIn('after run 1: 182 MiB empty in 1 range(s) 0xf4000000-0xff600000, '
+                      '90 usable 2048 KiB entries, -42 MiB vs run 0', out)
+
     def test_arm64_runs_the_pud_table_parameters(self):
         # 5 levels with LPA2: a new PUD table under an empty P4D entry
         rc, out = self.run_split('arm64-fail-3.console')
