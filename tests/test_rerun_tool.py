@@ -24,17 +24,18 @@ class TestSplit(unittest.TestCase):
         self.tmp = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.tmp)
 
-    def run_split(self, name, edit=None):
-        """(exit status, stdout) of split.py on console NAME.gz, edited by
-        edit(text) if given."""
+    def run_split(self, name, edit=None, args=()):
+        """(exit status, stdout) of split.py ARGS on console NAME.gz, edited
+        by edit(text) if given."""
         path = os.path.join(self.tmp, name)
         with gzip.open(os.path.join(DATA, name + '.gz'), 'rt', errors='replace') as f:
             text = f.read()
         with open(path, 'w') as g:
             g.write(edit(text) if edit else text)
         out = io.StringIO()
+        self.addCleanup(setattr, split, 'ENTRY', split.ENTRY)  # --entry-kib sets the global
         with redirect_stdout(out):
-            rc = split.main(['split.py', path])
+            rc = split.main(['split.py', path] + list(args))
         return rc, out.getvalue()
 
     def test_fixed_kunit_with_fault_injection_agrees(self):
@@ -78,15 +79,7 @@ class TestSplit(unittest.TestCase):
 
     def test_i386_pae_counts_2_mib_entries(self):
         # run.sh passes --entry-kib 2048 for PAE; 21 entries (42 MiB) per run
-        path = os.path.join(self.tmp, 'pae.console')
-        with gzip.open(os.path.join(DATA, 'i386-pae-fail-5.console.gz'), 'rt', errors='replace') as f, \
-                open(path, 'w') as g:
-            g.write(f.read())
-        out = io.StringIO()
-        self.addCleanup(setattr, split, 'ENTRY', split.ENTRY)  # main() sets the global
-        with redirect_stdout(out):
-            rc = split.main(['split.py', path, '--entry-kib', '2048'])
-        out = out.getvalue()
+        rc, out = self.run_split('i386-pae-fail-5.console', args=('--entry-kib', '2048'))
         self.assertEqual(rc, 0, out)
         self.assertIn('after run 1: 182 MiB empty in 1 range(s) 0xf4000000-0xff600000, '
                       '90 usable 2048 KiB entries, -42 MiB vs run 0', out)
