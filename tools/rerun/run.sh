@@ -43,15 +43,19 @@ if [ -n "$FAIL" ] && { [ "$ARCH" = i386 ] || [ "$ARCH" = i386-pae ] || [ "$ARCH"
     VMALLOC=${VMALLOC-256M}
 fi
 
+# install Debian packages PKG... unless they are there
+need() {
+    dpkg -s "$@" >/dev/null 2>&1 || apt-get install -y -q "$@" >/dev/null ||
+        { echo "run.sh: needs $*" >&2; exit 2; }
+}
+
 KCONFIG_ADD=(CONFIG_BLK_DEV_INITRD=y CONFIG_DEBUG_FS=y CONFIG_KUNIT_DEBUGFS=y)
 [ -z "$FAIL" ] || KCONFIG_ADD+=(CONFIG_DEBUG_KERNEL=y CONFIG_FAULT_INJECTION=y CONFIG_FAIL_PAGE_ALLOC=y CONFIG_FAULT_INJECTION_DEBUG_FS=y)
 CC=gcc
 case $ARCH in
 um)   CFLAGS=(-static -O2) ;;
 arm)  CC=arm-linux-gnueabihf-gcc
-      dpkg -s libc6-dev-armhf-cross >/dev/null 2>&1 ||
-          apt-get install -y -q libc6-dev-armhf-cross >/dev/null ||
-          { echo "run.sh: needs libc6-dev-armhf-cross" >&2; exit 2; }
+      need libc6-dev-armhf-cross
       # Debian's armhf libc uses VFP, which kunit.py's arm config leaves out
       # (without it init dies of SIGILL)
       KCONFIG_ADD+=(CONFIG_VFP=y)
@@ -63,22 +67,17 @@ i386|i386-pae)
       # with the gcc-{arm,aarch64}-linux-gnu cross compilers vmsync needs:
       # use libc6-dev-i386 + lib32gcc-12-dev and point <asm/...> at the
       # (bi-arch) x86_64 headers instead
-      dpkg -s libc6-dev-i386 lib32gcc-12-dev >/dev/null 2>&1 ||
-          apt-get install -y -q libc6-dev-i386 lib32gcc-12-dev >/dev/null ||
-          { echo "run.sh: needs libc6-dev-i386 lib32gcc-12-dev" >&2; exit 2; }
+      need libc6-dev-i386 lib32gcc-12-dev
       mkdir -p "$OUT/inc32"
       ln -sfn /usr/include/x86_64-linux-gnu/asm "$OUT/inc32/asm"
       CFLAGS=(-m32 -static -O2 -idirafter "$OUT/inc32") ;;
 arm64) CC=aarch64-linux-gnu-gcc
-      dpkg -s libc6-dev-arm64-cross >/dev/null 2>&1 ||
-          apt-get install -y -q libc6-dev-arm64-cross >/dev/null ||
-          { echo "run.sh: needs libc6-dev-arm64-cross" >&2; exit 2; }
+      need libc6-dev-arm64-cross
       CFLAGS=(-static -O2) ;;
 *)    echo "run.sh: arch $ARCH: only um, i386, i386-pae, arm and arm64" >&2; exit 2 ;;
 esac
 mkdir -p "$OUT"
-command -v cpio >/dev/null || apt-get install -y -q cpio >/dev/null ||
-    { echo "run.sh: needs cpio (apt-get install cpio)" >&2; exit 2; }
+need cpio
 
 if [ $BUILD = 1 ]; then
     args=()
@@ -119,16 +118,7 @@ um)
     timeout "$TIMEOUT" "$BDIR/linux" mem=1G console=tty kunit.enable=1 \
         initrd="$OUT/$ARCH.cpio" "$RUNS" $FAIL </dev/null >"$CON" 2>&1 || echo "run.sh: linux exited $?" >&2
     ;;
-i386)
-    # kunit.py's QEMU command, arches.py's kernel args, TCG as vmsync's
-    # qemu-tcg wrappers force; plus -initrd
-    timeout "$TIMEOUT" qemu-system-i386 -nodefaults -m 1024 -kernel "$BDIR/arch/x86/boot/bzImage" \
-        -initrd "$OUT/$ARCH.cpio" \
-        -append "mem=896M vmalloc_sync_kunit.spare_ram=0x3c000000 kunit.enable=1 console=ttyS0 ${VMALLOC:+vmalloc=$VMALLOC} $RUNS $FAIL" \
-        -no-reboot -nographic -serial stdio -accel tcg </dev/null >"$CON" 2>&1 ||
-        echo "run.sh: qemu exited $?" >&2
-    ;;
-arm|arm64|i386-pae)
+*)
     # kunit.py's own QEMU command from the build's exec log, without
     # kunit_shutdown, with -initrd (tools/kmemleak/run.py does the same)
     mapfile -t CMD < <(python3 - "$TOP" "$BDIR" "$OUT/$ARCH.cpio" \
