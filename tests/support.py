@@ -6,6 +6,7 @@ Importing it puts src/ on sys.path, so the tests import the package as
 `from vmsync import edit`, whether run by ./vmsync test or by
 python3 -m unittest discover -s tests."""
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -21,6 +22,15 @@ DATA = os.path.join(ROOT, 'tests', 'data')
 SRC = os.path.join(ROOT, 'src')
 if SRC not in sys.path:
     sys.path.insert(0, SRC)
+
+
+def load_tool(relpath, name):
+    """The Python script ROOT/relpath (a tool outside src/, not a package)
+    as a module called name."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, relpath))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def write(path, text, mode=None):

@@ -1,17 +1,13 @@
 """tools/kmemleak/run.py, on real kunit.py exec logs and a real console."""
 
-import importlib.util
 import os
 import unittest
 
-from support import TempDirTest, write
+from support import TempDirTest, load_tool, write
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, 'data', 'kmemleak')
-spec = importlib.util.spec_from_file_location(
-    'kmemleak_run', os.path.join(HERE, '..', 'tools', 'kmemleak', 'run.py'))
-kmemleak = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(kmemleak)
+kmemleak = load_tool('tools/kmemleak/run.py', 'kmemleak_run')
 
 
 def read(name):

@@ -1,7 +1,6 @@
 """tools/rerun/split.py on real consoles of tools/rerun/run.sh boots (6.12.118)."""
 
 import gzip
-import importlib.util
 import io
 import os
 import shutil
@@ -9,12 +8,11 @@ import tempfile
 import unittest
 from contextlib import redirect_stdout
 
+from support import load_tool
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, 'data', 'rerun')
-spec = importlib.util.spec_from_file_location(
-    'rerun_split', os.path.join(HERE, '..', 'tools', 'rerun', 'split.py'))
-split = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(split)
+split = load_tool('tools/rerun/split.py', 'rerun_split')
 
 FAIL_CASE = 'vmalloc_sync.table_alloc_failure_still_syncs.'
 

@@ -198,6 +198,7 @@ class _Parser:
         """kunit_parser.parse_test"""
         t = Node()
         t.log = list(log) + self.diagnostic()
+        first_log = []      # lines of the first subtest filed under t
         if not sub:
             t.name = 'main'
             self.header(t)
@@ -222,8 +223,6 @@ class _Parser:
         else:
             t.plan = None
         n = 1
-        if not sub:
-            first_log = []
         while parent and (t.plan is None or n <= t.plan):
             sub_log = (first_log if n == 1 else []) + self.diagnostic()
             if not self.more() or (sub and self.name_match(t)):

@@ -138,16 +138,18 @@ static void put(const char *path, const char *val)
 
 static void fail_page_alloc(void)
 {
-	const char *dir = "/sys/kernel/debug/fail_page_alloc";
+	/* verbose 1: one line per injected failure, no stack dump */
+	static const char *const knobs[][2] = {
+		{ "min-order", "0" }, { "ignore-gfp-wait", "N" }, { "verbose", "1" },
+	};
 	char path[128];
+	size_t i;
 
-	snprintf(path, sizeof(path), "%s/min-order", dir);
-	put(path, "0");
-	snprintf(path, sizeof(path), "%s/ignore-gfp-wait", dir);
-	put(path, "N");
-	/* one line per injected failure, no stack dump */
-	snprintf(path, sizeof(path), "%s/verbose", dir);
-	put(path, "1");
+	for (i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+		snprintf(path, sizeof(path), "/sys/kernel/debug/fail_page_alloc/%s",
+			 knobs[i][0]);
+		put(path, knobs[i][1]);
+	}
 }
 
 static void off(void)
