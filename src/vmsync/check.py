@@ -92,7 +92,8 @@ def verdict_text(diff, kern, arches, patches, ncases, unmatched=(), unobserved=N
     return '\n'.join(lines)
 
 
-def do_check(patches, kernel='6.12', arch='um', json_file=None, jobs=None):
+def do_check(patches, kernel='6.12', arch='um', json_file=None, jobs=None,
+             fault_injection=False):
     if not patches:
         raise Fail('check needs at least one PATCH or MBOX')
     arches = parse_arches(arch)
@@ -103,14 +104,16 @@ def do_check(patches, kernel='6.12', arch='um', json_file=None, jobs=None):
     if json_file and not os.path.isdir(os.path.dirname(os.path.abspath(json_file))):
         raise Fail('--json %s: no such directory' % json_file)
     say('== base: the suite alone')
-    bcode, base = do_run(kernel=kernel, arch=arch, jobs=jobs, reuse=True)
+    bcode, base = do_run(kernel=kernel, arch=arch, jobs=jobs, reuse=True,
+                         fault_injection=fault_injection)
     broken = [r['arch'] for r in base['runs'] if r['status'] == 'build-error']
     if broken:
         raise Fail('the base (the suite without the patches) does not build or boot '
                    'on %s: nothing to compare' % ', '.join(broken), 3)
     say()
     say('== patched: the suite and %s' % ' '.join(patches))
-    pcode, patched = do_run(kernel=kernel, arch=arch, patches=patches, jobs=jobs)
+    pcode, patched = do_run(kernel=kernel, arch=arch, patches=patches, jobs=jobs,
+                            fault_injection=fault_injection)
     diff = compare_reports(base, patched)
     kern = dict(base['kernel'])
     ncases = len(case_table(patched)[0])

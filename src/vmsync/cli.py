@@ -32,6 +32,9 @@ def main(argv):
     r.add_argument('--kconfig_add', action='append', default=[], metavar='CONFIG_X=y',
                    help="passed to kunit.py like its own flag (repeatable); "
                         "each set of options has its own build dir")
+    r.add_argument('--fault-injection', action='store_true',
+                   help='also run the cases that need page-table allocations to fail '
+                        '(a second boot through tools/rerun; um, i386, i386-pae, arm, arm64)')
     c = sub.add_parser('check', help='what patches change in the results (pre-merge)')
     c.add_argument('patches', nargs='*', metavar='PATCH_OR_MBOX')
     c.add_argument('--kernel', default='6.12',
@@ -40,6 +43,9 @@ def main(argv):
                    help='ARCH[,ARCH...] or all; known: %s' % ', '.join(ARCHES))
     c.add_argument('--json', metavar='FILE', help='write the comparison as JSON')
     c.add_argument('--jobs', type=int, metavar='N', help='make -j (default: nproc)')
+    c.add_argument('--fault-injection', action='store_true',
+                   help='also run the cases that need page-table allocations to fail '
+                        '(a second boot through tools/rerun; um, i386, i386-pae, arm, arm64)')
     s = sub.add_parser('series', help='write the suite as a patch series for linux-mm')
     s.add_argument('--kernel', default='newest',
                    help='base: %s, or your kernel tree (default newest)' % ' or '.join(SERIES_KERNELS))
@@ -62,10 +68,12 @@ def main(argv):
     if args.cmd == 'run':
         return do_run(kernel=args.kernel, arch=args.arch, patches=args.patch,
                       json_file=args.json, jobs=args.jobs,
-                      kconfig_add=args.kconfig_add)[0]
+                      kconfig_add=args.kconfig_add,
+                      fault_injection=args.fault_injection)[0]
     if args.cmd == 'check':
         return do_check(args.patches, kernel=args.kernel, arch=args.arch,
-                        json_file=args.json, jobs=args.jobs)
+                        json_file=args.json, jobs=args.jobs,
+                        fault_injection=args.fault_injection)
     if args.cmd == 'series':
         return do_series(kernel=args.kernel, out=args.out, check=args.check)
     if args.cmd == 'compile':

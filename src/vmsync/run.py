@@ -18,6 +18,7 @@ from .tree import prepare_tree
 from .sources import check_kernel_spec, get_source
 from .kunit_run import run_arch
 from . import results
+from . import faults
 from .report import exit_code, print_report
 
 
@@ -95,10 +96,12 @@ def direct_sync_calls(tree):
 
 
 def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
-           suite_dir=SUITE_DIR, kconfig_add=(), reuse=False):
+           suite_dir=SUITE_DIR, kconfig_add=(), reuse=False, fault_injection=False):
     """The whole 'run' command.  Returns (exit code, report dict)."""
     arches = parse_arches(arch)
     check_kernel_spec(kernel)
+    if fault_injection:
+        faults.check_arches(arches)
     patches = [os.path.abspath(p) for p in patches]
     for p in patches:
         if not os.path.isfile(p):
@@ -129,17 +132,23 @@ def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
         say('vmsync: kernel %s (%s), tree %s' % (kern['version'], kern['source'],
                                               kern['tree']))
         unmatched = []
+        if fault_injection:
+            patches = [faults.kunit_fix(kern['version'])] + patches
         manifest = prepare_suite_tree(kern, suite_dir, patches, unmatched)
         sync_calls = direct_sync_calls(kern['tree'])
         runs = []
         for a in arches:
-            key = results.result_key(kern, manifest, a, tuple(kconfig_add))
+            kc = tuple(kconfig_add) + (faults.kconfig(a) if fault_injection else ())
+            key = results.result_key(kern, manifest, a, kc +
+                                     (faults.key_parts() if fault_injection else ()))
             r = results.load(cache, key) if reuse else None
             if r:
                 say('[%s] reusing the result of an identical earlier run (inputs %s)'
                     % (a, key[:12]))
             else:
-                r = run_arch(kern, a, cache, jobs, tuple(kconfig_add))
+                r = run_arch(kern, a, cache, jobs, kc)
+                if fault_injection and r['status'] != 'build-error':
+                    faults.run_faults(r, a)
                 results.store(cache, key, r)
             runs.append(r)
         say('vmsync: done in %s (not counting waits for the lock)' % fmt_s(time.time() - t_start))

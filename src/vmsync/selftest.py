@@ -186,11 +186,14 @@ def test_corpus(lines):
         arches = ','.join(e['arches'])
         want = CORPUS_EXIT[e['expected']]
         say()
-        say('== corpus %s --arch %s (expect %s)' % (e['file'], arches, e['expected']))
+        say('== corpus %s --arch %s%s (expect %s)' % (
+            e['file'], arches, ' --fault-injection' if e.get('fault_injection') else '',
+            e['expected']))
         out = os.path.join(tempfile.mkdtemp(prefix='vmsync-corpus-'), 'check.json')
         try:
             code = do_check([os.path.join(CORPUS_DIR, e['file'])], arch=arches,
-                            json_file=out)
+                            json_file=out,
+                            fault_injection=e.get('fault_injection', False))
             with open(out) as f:
                 newly = sorted(set('[%s] %s' % (i['arch'], i['case'])
                                    for i in json.load(f)['newly_failing']))

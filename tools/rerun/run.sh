@@ -4,10 +4,12 @@
 #
 #   tools/rerun/run.sh [--build] [--fail] [--patch FILE]... ARCH [RUNS]
 #                                           ARCH: um i386 i386-pae arm arm64
+#   tools/rerun/run.sh --print-kconfig [--fail] ARCH
 #
 # --build applies tools/rerun/kunit-rerun-skipped-6.12.118.patch (KUnit
 # core: re-run a case that skipped last time; KUNIT_FIX=0 leaves it out)
-# and the --patch files.  --fail builds with fail_page_alloc and has init
+# and the --patch files.  --print-kconfig prints the options the kernel
+# needs, one per line, and stops (./vmsync run --fault-injection).  --fail builds with fail_page_alloc and has init
 # let it fail page-table allocations before the first re-run.
 #
 # The kernel is the one `./vmsync run --arch ARCH --kconfig_add ...` built
@@ -23,12 +25,14 @@ TOP=$(cd "$HERE/../.." && pwd)
 OUT=${OUT:-/tmp/rerun}
 TIMEOUT=${TIMEOUT:-900}
 BUILD=0
+PRINT=0
 FAIL=
 PATCHES=()
 [ "${KUNIT_FIX:-1}" = 0 ] || PATCHES+=("$HERE/kunit-rerun-skipped-6.12.118.patch")
 while [ $# -gt 0 ]; do
     case $1 in
     --build) BUILD=1; shift ;;
+    --print-kconfig) PRINT=1; shift ;;
     --fail)  FAIL=fail_page_alloc; shift ;;
     --patch) PATCHES+=("$(readlink -f "${2:?--patch FILE}")"); shift 2 ;;
     *)       break ;;
@@ -52,10 +56,11 @@ need() {
 KCONFIG_ADD=(CONFIG_BLK_DEV_INITRD=y CONFIG_DEBUG_FS=y CONFIG_KUNIT_DEBUGFS=y)
 [ -z "$FAIL" ] || KCONFIG_ADD+=(CONFIG_DEBUG_KERNEL=y CONFIG_FAULT_INJECTION=y CONFIG_FAIL_PAGE_ALLOC=y CONFIG_FAULT_INJECTION_DEBUG_FS=y)
 CC=gcc
+PKGS=()
 case $ARCH in
 um)   CFLAGS=(-static -O2) ;;
 arm)  CC=arm-linux-gnueabihf-gcc
-      need libc6-dev-armhf-cross
+      PKGS=(libc6-dev-armhf-cross)
       # Debian's armhf libc uses VFP, which kunit.py's arm config leaves out
       # (without it init dies of SIGILL)
       KCONFIG_ADD+=(CONFIG_VFP=y)
@@ -67,17 +72,23 @@ i386|i386-pae)
       # with the gcc-{arm,aarch64}-linux-gnu cross compilers vmsync needs:
       # use libc6-dev-i386 + lib32gcc-12-dev and point <asm/...> at the
       # (bi-arch) x86_64 headers instead
-      need libc6-dev-i386 lib32gcc-12-dev
-      mkdir -p "$OUT/inc32"
-      ln -sfn /usr/include/x86_64-linux-gnu/asm "$OUT/inc32/asm"
+      PKGS=(libc6-dev-i386 lib32gcc-12-dev)
       CFLAGS=(-m32 -static -O2 -idirafter "$OUT/inc32") ;;
 arm64) CC=aarch64-linux-gnu-gcc
-      need libc6-dev-arm64-cross
+      PKGS=(libc6-dev-arm64-cross)
       CFLAGS=(-static -O2) ;;
 *)    echo "run.sh: arch $ARCH: only um, i386, i386-pae, arm and arm64" >&2; exit 2 ;;
 esac
+if [ $PRINT = 1 ]; then
+    printf '%s\n' "${KCONFIG_ADD[@]}"
+    exit 0
+fi
+need cpio "${PKGS[@]}"
 mkdir -p "$OUT"
-need cpio
+case $ARCH in
+i386*) mkdir -p "$OUT/inc32"
+       ln -sfn /usr/include/x86_64-linux-gnu/asm "$OUT/inc32/asm" ;;
+esac
 
 if [ $BUILD = 1 ]; then
     args=()
