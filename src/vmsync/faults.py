@@ -21,6 +21,7 @@ import time
 
 from .util import Fail, say, fmt_s, run_cmd
 from .paths import ROOT
+from .kunit_run import EXEC_TIMEOUT
 
 RERUN_DIR = os.path.join(ROOT, 'tools', 'rerun')
 RUN_SH = os.path.join(RERUN_DIR, 'run.sh')
@@ -126,7 +127,8 @@ def run_faults(res, arch):
     say('[%s] fault injection (tools/rerun/run.sh --fail) ...' % arch)
     t0 = time.time()
     run_cmd(['bash', RUN_SH, '--fail', arch, '1'], log=log, check=False,
-            env=dict(os.environ, BDIR=res['build_dir'], OUT=out))
+            env=dict(os.environ, BDIR=res['build_dir'], OUT=out,
+                     TIMEOUT=str(EXEC_TIMEOUT)))
     dt = time.time() - t0
     try:
         with open(os.path.join(out, arch + '.json')) as f:

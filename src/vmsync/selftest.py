@@ -18,6 +18,7 @@ from .check import do_check, CANNOT_ASSESS
 from .patchcheck import print_checks
 from .series import SERIES_KERNELS, SERIES_PACKAGES, git_identity, check_series
 from . import kernelci
+from . import faults
 
 
 # ./vmsync test: the arches where the mutants are killed, on 6.12.  Every
@@ -25,6 +26,8 @@ from . import kernelci
 # and its cold build (9 min measured) would take CI past 60 minutes, so it
 # runs in --full with the other Kill-On arches.
 TEST_ARCHES = ['um', 'i386', 'arm', 'arm64']
+# ./vmsync test runs the suite, the mutants and check with --fault-injection
+# wherever it can (faults.ARCHES, 6.12), so the error-path case runs for real
 # ./vmsync test --full adds --arch all on these kernels
 FULL_KERNELS = ['6.1', '6.12', 'newest']
 # ./vmsync check's proof: (input, arches, expected exit, cases that must regress)
@@ -148,11 +151,11 @@ def test_check_examples(lines):
     passed = failed = 0
     for name, arches, want, must in CHECK_EXAMPLES:
         say()
-        say('== check: %s --arch %s (expect exit %d)' % (name, arches, want))
+        say('== check: %s --arch %s --fault-injection (expect exit %d)' % (name, arches, want))
         out = os.path.join(tempfile.mkdtemp(prefix='vmsync-check-'), 'check.json')
         try:
             code = do_check([os.path.join(EXAMPLES_DIR, name)], arch=arches,
-                            json_file=out)
+                            json_file=out, fault_injection=True)
             with open(out) as f:
                 newly = set(i['case'] for i in json.load(f)['newly_failing'])
         except Fail as e:
@@ -256,8 +259,10 @@ def do_test(full=False, corpus=False):
     for kernel in kernels:
         for arch in arches:
             say()
-            say('== suite: --kernel %s --arch %s' % (kernel, arch))
-            code, _ = guarded_run(kernel=kernel, arch=arch)
+            fi = arch in faults.ARCHES
+            say('== suite: --kernel %s --arch %s%s' % (kernel, arch,
+                                                      ' --fault-injection' if fi else ''))
+            code, _ = guarded_run(kernel=kernel, arch=arch, fault_injection=fi)
             base[arch] = code
             if code == 0:
                 passed += 1
@@ -274,8 +279,9 @@ def do_test(full=False, corpus=False):
                                  % (m, arch))
                     continue
                 say()
-                say('== mutant %s: --kernel %s --arch %s' % (m, kernel, arch))
-                code, report = guarded_run(kernel=kernel, arch=arch,
+                say('== mutant %s: --kernel %s --arch %s%s' % (
+                    m, kernel, arch, ' --fault-injection' if fi else ''))
+                code, report = guarded_run(kernel=kernel, arch=arch, fault_injection=fi,
                                            patches=[os.path.join(MUTANTS_DIR, m)])
                 if code == 1:
                     table[m, arch] = ('killed', failed_cases(report))
