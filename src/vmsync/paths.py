@@ -11,7 +11,6 @@ SUITE_DIR = os.environ.get('VMSYNC_SUITE') or os.path.join(ROOT, 'kernel')
 BACKPORTS_DIR = os.environ.get('VMSYNC_BACKPORTS') or os.path.join(ROOT, 'backports')
 MUTANTS_DIR = os.environ.get('VMSYNC_MUTANTS') or os.path.join(ROOT, 'mutants')
 TESTS_DIR = os.path.join(ROOT, 'tests')
-EXAMPLES_DIR = os.path.join(ROOT, 'examples')
 SERIES_DIR = os.path.join(ROOT, 'series')
 # in a kernel tree: the suite's KUnit config (kernel/ must provide it)
 KUNITCONFIG = 'mm/.kunitconfig'

@@ -9,7 +9,7 @@ import sys
 import tempfile
 
 from .util import Fail, say
-from .paths import ROOT, MUTANTS_DIR, TESTS_DIR, EXAMPLES_DIR
+from .paths import ROOT, MUTANTS_DIR, TESTS_DIR
 CORPUS_DIR = os.path.join(ROOT, 'corpus')
 from .arches import ARCHES
 from .debian import BUILD_PACKAGES, ensure_packages
@@ -30,13 +30,16 @@ TEST_ARCHES = ['um', 'i386', 'arm', 'arm64']
 # wherever it can (faults.ARCHES, 6.12), so the error-path case runs for real
 # ./vmsync test --full adds --arch all on these kernels
 FULL_KERNELS = ['6.1', '6.12', 'newest']
-# ./vmsync check's proof: (input, arches, expected exit, cases that must regress)
+# ./vmsync check's proof: (input, arches, expected exit, cases that must regress).
+# Corpus 04 is the real bug only --fault-injection catches.
 CHECK_EXAMPLES = [
-    ('vmalloc-might-sleep-comment.mbox', 'um,i386', 0, []),
-    ('revert-e80d3909be42.mbox', 'um,i386', 1,
+    ('examples/vmalloc-might-sleep-comment.mbox', 'um,i386', 0, []),
+    ('examples/revert-e80d3909be42.mbox', 'um,i386', 1,
      ['vmalloc_sync.apply_to_page_range_syncs_new_levels.new_PTE_table',
       'vmalloc_sync.apply_to_page_range_error_still_syncs',
       'vmalloc_sync.other_mm_sees_new_tables']),
+    ('corpus/04-revert-3685024edd27-sync-in-error-paths.patch', 'um', 1,
+     ['vmalloc_sync.table_alloc_failure_still_syncs.vmap_pages_range_PTE_tables']),
 ]
 
 
@@ -147,14 +150,14 @@ def test_series(kernel, lines):
 
 
 def test_check_examples(lines):
-    """./vmsync check gives the expected verdict on examples/."""
+    """./vmsync check gives the expected verdict on CHECK_EXAMPLES."""
     passed = failed = 0
     for name, arches, want, must in CHECK_EXAMPLES:
         say()
         say('== check: %s --arch %s --fault-injection (expect exit %d)' % (name, arches, want))
         out = os.path.join(tempfile.mkdtemp(prefix='vmsync-check-'), 'check.json')
         try:
-            code = do_check([os.path.join(EXAMPLES_DIR, name)], arch=arches,
+            code = do_check([os.path.join(ROOT, name)], arch=arches,
                             json_file=out, fault_injection=True)
             with open(out) as f:
                 newly = set(i['case'] for i in json.load(f)['newly_failing'])
