@@ -1,5 +1,6 @@
 """./vmsync check (vmsync.check)."""
 
+import glob
 import json
 import os
 import unittest
@@ -48,18 +49,23 @@ class TestCheck(CommandLine):
         self.assertIn('No change: the 2 case results are the same', out)
         self.assertEqual(rep['newly_failing'], [])
 
-    def test_base_result_is_reused_only_while_unchanged(self):
+    def passing_check(self):
+        """(kernel dir, check(*opts) -> (base output, patched output)): check
+        of MUTANT on a fake kernel whose every run passes."""
         kdir = self.fake()
         patch = os.path.join(self.tmp, 'm.patch')
         write(patch, MUTANT)
         write_ktap(os.path.join(self.tmp, 'ktap'), KTAP_PASS)
         env = dict(FAKE_KUNIT='pass', FAKE_KTAP=os.path.join(self.tmp, 'ktap'))
 
-        def check():
-            rc, out, err = self.vmsync('check', '--kernel', kdir, patch, **env)
+        def check(*opts):
+            rc, out, err = self.vmsync('check', '--kernel', kdir, patch, *opts, **env)
             self.assertEqual(rc, 0, out + err)
             return out.split('== patched')
+        return kdir, check
 
+    def test_base_result_is_reused_only_while_unchanged(self):
+        kdir, check = self.passing_check()
         base, patched = check()
         self.assertNotIn('reusing', base)
         base, patched = check()
@@ -71,6 +77,26 @@ class TestCheck(CommandLine):
         write(os.path.join(kdir, 'mm', 'other.c'), 'int changed;\n')   # the user's tree
         base, patched = check()
         self.assertNotIn('reusing', base)
+
+    def test_kconfig_add_reaches_both_runs(self):
+        kdir, check = self.passing_check()
+        check('--kconfig_add', 'CONFIG_KASAN=y')
+        calls = []
+        for path in glob.glob(os.path.join(self.tmp, 'cache', 'build', '*', 'um+*', 'fake-calls')):
+            with open(path) as f:
+                calls += [json.loads(l) for l in f]
+        builds = [c for c in calls if c[0] == 'build']
+        self.assertEqual(len(builds), 2, calls)             # the base and the patched kernel
+        for c in builds:
+            self.assertIn('CONFIG_KASAN=y', c)
+        base, patched = check('--kconfig_add', 'CONFIG_KASAN=y')
+        self.assertIn('[um] reusing', base)
+        base, patched = check()                 # another configuration: its own base
+        self.assertNotIn('reusing', base)
+        rc, out, err = self.vmsync('check', '--kernel', kdir, os.path.join(self.tmp, 'm.patch'),
+                                   '--kconfig_add', 'KASAN')
+        self.assertEqual((rc, err.strip()),
+                         (2, 'vmsync: --kconfig_add KASAN: expected CONFIG_NAME=VALUE'))
 
     UNOBSERVED = (
         'diff --git a/mm/vmalloc.c b/mm/vmalloc.c\n'

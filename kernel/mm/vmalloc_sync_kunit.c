@@ -431,11 +431,25 @@ static bool vs_fresh_at(unsigned long addr, unsigned int level)
 	return vs_empty_levels(addr) == vs_levels_from(level);
 }
 
+#if defined(CONFIG_KASAN_VMALLOC) && !defined(CONFIG_KASAN_HW_TAGS)
+/* The KASAN shadow of @addr, or 0 where vmalloc space has none of its own. */
+static unsigned long vs_shadow(unsigned long addr)
+{
+	return (unsigned long)kasan_mem_to_shadow((void *)addr);
+}
+#else
+static unsigned long vs_shadow(unsigned long addr)
+{
+	return 0;
+}
+#endif
+
 /*
  * Reserve [entry + @offset, entry + @offset + @size) for a case, where
  * entry starts @count consecutive @level entries that are all fresh in the
- * sense of vs_fresh_at().  Returns entry, or 0 when vmalloc space has no
- * such place.
+ * sense of vs_fresh_at(), and with @new_shadow also the PMD entry that
+ * maps entry's KASAN shadow is empty.  Returns entry, or 0 when vmalloc
+ * space has no such place.
  *
  * The scan holds init_mm's mmap_lock for writing, as ptdump does, so that
  * huge vmap cannot free a page-table page under it.  Freshness is checked
@@ -447,7 +461,7 @@ static bool vs_fresh_at(unsigned long addr, unsigned int level)
  */
 static unsigned long vs_reserve_fresh(struct kunit *test, unsigned int level,
 				      unsigned int count, unsigned long offset,
-				      unsigned long size)
+				      unsigned long size, bool new_shadow)
 {
 	unsigned long span = vs_level_size(level);
 	unsigned long entry = ALIGN((unsigned long)VMALLOC_START, span);
@@ -475,7 +489,8 @@ static unsigned long vs_reserve_fresh(struct kunit *test, unsigned int level,
 		for (i = 0; i < count; i++)
 			if (!vs_fresh_at(entry + i * span, level))
 				break;
-		if (i < count)
+		if (i < count || (new_shadow &&
+				  !(vs_empty_levels(vs_shadow(entry)) & PGTBL_PMD_MODIFIED)))
 			continue;
 
 		lo = entry + offset;
@@ -515,7 +530,7 @@ static unsigned long vs_require_fresh(struct kunit *test, unsigned int level,
 			   "vmalloc [%#lx,%#lx) lies within one %s entry (%#lx each), with whatever else it maps: none to reserve",
 			   (unsigned long)VMALLOC_START, (unsigned long)VMALLOC_END,
 			   vs_level_name(level), span);
-	entry = vs_reserve_fresh(test, level, count, offset, size);
+	entry = vs_reserve_fresh(test, level, count, offset, size, false);
 	if (!entry)
 		kunit_skip(test,
 			   "no vmalloc range with %u empty %s entr%s below populated upper levels (vmalloc [%#lx,%#lx), %#lx per entry): preallocated, or earlier runs used them up (vmalloc= adds more on 32-bit)",
@@ -1324,6 +1339,59 @@ static void other_mm_sees_new_tables(struct kunit *test)
 }
 
 /*
+ * With KASAN_VMALLOC every instrumented access through a vmalloc mapping
+ * first reads its shadow, which reserving the range populated
+ * (kasan_populate_vmalloc(): apply_to_page_range() on init_mm).  An mm that
+ * resolves the mapping must resolve its shadow too, also when the shadow's
+ * upper-level entry is as new as the mapping's.  32-bit ARM copies the
+ * shadow's entries with the vmalloc ones at switch_mm() (d6e6a74d4cea,
+ * "ARM: 9429/1: ioremap: Sync PGDs for VMALLOC shadow").
+ */
+static void other_mm_sees_new_kasan_shadow(struct kunit *test)
+{
+	unsigned long size = VS_NR_PAGES * PAGE_SIZE;
+	struct vs_fill fill = {};
+	struct mm_struct *old_mm, *other_mm;
+	unsigned long addr, shadow;
+	pte_t *want, *seen;
+
+	if (!vs_shadow(VMALLOC_START))
+		kunit_skip(test,
+			   "needs CONFIG_KASAN_VMALLOC with shadow memory (generic or software tags): otherwise vmalloc space has no shadow of its own");
+	old_mm = vs_other_mm(test);
+	other_mm = vs_mm_alloc(test);
+	fill.pages = vs_alloc_pages(test, VS_NR_PAGES);
+	/*
+	 * As in other_mm_sees_new_tables(): old_mm is up to date now, and is
+	 * not the lazy active_mm while the shadow is written, whose faults
+	 * would copy the entry into it.
+	 */
+	kthread_use_mm(old_mm);
+	kthread_unuse_mm(old_mm);
+	kthread_use_mm(other_mm);
+	kthread_unuse_mm(other_mm);
+
+	addr = vs_reserve_fresh(test, PGTBL_PMD_MODIFIED, 1, 0, size, true);
+	if (!addr)
+		kunit_skip(test,
+			   "no fresh vmalloc PMD entry whose KASAN shadow lies under an empty PMD entry: preallocated, or earlier runs used them up");
+	KUNIT_ASSERT_EQ(test, 0, apply_to_page_range(&init_mm, addr, size,
+						     vs_fill_pte, &fill));
+	shadow = vs_shadow(addr);
+	want = vs_pte_table(pgd_offset_k(shadow), shadow);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, want,
+				  "reserving [%#lx,%#lx) left its KASAN shadow at %#lx unmapped",
+				  addr, addr + size, shadow);
+
+	kthread_use_mm(old_mm);
+	seen = vs_pte_table(pgd_offset(old_mm, shadow), shadow);
+	kthread_unuse_mm(old_mm);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, seen, want,
+				"switched to an mm last used before [%#lx,%#lx) was reserved and mapped: it resolves the KASAN shadow at %#lx to another PTE table than init_mm, the shadow's new upper-level entry was not synced",
+				addr, addr + size, shadow);
+}
+
+/*
  * The unmap direction: an mm that had init_mm's huge PMD mapping, copied
  * by the sync or through a shared table, must lose it when vunmap_range()
  * clears it, or that mm keeps translating the range to memory that was
@@ -1376,6 +1444,7 @@ static struct kunit_case vmalloc_sync_test_cases[] = {
 	KUNIT_CASE_PARAM(apply_to_page_range_mapping_reads_back, vs_backing_gen_params),
 	KUNIT_CASE(vmap_pfn_mapping_reads_back),
 	KUNIT_CASE(other_mm_sees_new_tables),
+	KUNIT_CASE(other_mm_sees_new_kasan_shadow),
 	KUNIT_CASE(other_mm_loses_cleared_huge_pmd),
 	{}
 };

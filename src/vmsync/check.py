@@ -93,7 +93,7 @@ def verdict_text(diff, kern, arches, patches, ncases, unmatched=(), unobserved=N
 
 
 def do_check(patches, kernel='6.12', arch='um', json_file=None, jobs=None,
-             fault_injection=False):
+             fault_injection=False, kconfig_add=()):
     if not patches:
         raise Fail('check needs at least one PATCH or MBOX')
     arches = parse_arches(arch)
@@ -105,7 +105,7 @@ def do_check(patches, kernel='6.12', arch='um', json_file=None, jobs=None,
         raise Fail('--json %s: no such directory' % json_file)
     say('== base: the suite alone')
     bcode, base = do_run(kernel=kernel, arch=arch, jobs=jobs, reuse=True,
-                         fault_injection=fault_injection)
+                         fault_injection=fault_injection, kconfig_add=kconfig_add)
     broken = [r['arch'] for r in base['runs'] if r['status'] == 'build-error']
     if broken:
         raise Fail('the base (the suite without the patches) does not build or boot '
@@ -113,7 +113,7 @@ def do_check(patches, kernel='6.12', arch='um', json_file=None, jobs=None,
     say()
     say('== patched: the suite and %s' % ' '.join(patches))
     pcode, patched = do_run(kernel=kernel, arch=arch, patches=patches, jobs=jobs,
-                            fault_injection=fault_injection)
+                            fault_injection=fault_injection, kconfig_add=kconfig_add)
     diff = compare_reports(base, patched)
     kern = dict(base['kernel'])
     ncases = len(case_table(patched)[0])

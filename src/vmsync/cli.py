@@ -41,6 +41,8 @@ def main(argv):
                    help='6.12 (default), 6.1, newest, or PATH to a kernel tree')
     c.add_argument('--arch', default='um',
                    help='ARCH[,ARCH...] or all; known: %s' % ', '.join(ARCHES))
+    c.add_argument('--kconfig_add', action='append', default=[], metavar='CONFIG_X=y',
+                   help="as for run, on both the base and the patched kernel (repeatable)")
     c.add_argument('--json', metavar='FILE', help='write the comparison as JSON')
     c.add_argument('--jobs', type=int, metavar='N', help='make -j (default: nproc)')
     c.add_argument('--fault-injection', action='store_true',
@@ -73,7 +75,8 @@ def main(argv):
     if args.cmd == 'check':
         return do_check(args.patches, kernel=args.kernel, arch=args.arch,
                         json_file=args.json, jobs=args.jobs,
-                        fault_injection=args.fault_injection)
+                        fault_injection=args.fault_injection,
+                        kconfig_add=args.kconfig_add)
     if args.cmd == 'series':
         return do_series(kernel=args.kernel, out=args.out, check=args.check)
     if args.cmd == 'compile':

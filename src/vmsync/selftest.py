@@ -192,14 +192,16 @@ def test_corpus(lines):
         arches = ','.join(e['arches'])
         want = CORPUS_EXIT[e['expected']]
         say()
-        say('== corpus %s --arch %s%s (expect %s)' % (
+        say('== corpus %s --arch %s%s%s (expect %s)' % (
             e['file'], arches, ' --fault-injection' if e.get('fault_injection') else '',
+            ''.join(' --kconfig_add ' + k for k in e.get('kconfig_add', [])),
             e['expected']))
         out = os.path.join(tempfile.mkdtemp(prefix='vmsync-corpus-'), 'check.json')
         try:
             code = do_check([os.path.join(CORPUS_DIR, e['file'])], arch=arches,
                             json_file=out,
-                            fault_injection=e.get('fault_injection', False))
+                            fault_injection=e.get('fault_injection', False),
+                            kconfig_add=e.get('kconfig_add', []))
             with open(out) as f:
                 newly = sorted(set('[%s] %s' % (i['arch'], i['case'])
                                    for i in json.load(f)['newly_failing']))
