@@ -141,6 +141,7 @@ class TestRun(CommandLine):
         self.assertEqual(rc, 1)
         self.assertEqual(rep['runs'][0]['cases'][-1]['name'], 'vmsync.boot_log')
         self.assertIn('not the page-table setup --arch um is for', out)
+        self.assertIn('(the suite said: nothing)', out)
 
     def test_build_error(self):
         rc, out, rep = self.run_fake('build-error')

@@ -169,12 +169,15 @@ def run_arch(kern, arch, cache, jobs, kconfig_add=()):
                   'log': 'the kernel ran no test case'}]
     if agreement:
         cases.append(agreement)
+    said = re.search(r'vmalloc_sync: \d-level .*$', raw, re.M)
     for regex in a.expect_log:
         if not re.search(regex, raw, re.M):
             cases.append({'name': 'vmsync.boot_log', 'status': 'ERROR',
-                          'log': 'the boot log has no line matching %r: this '
-                                 'is not the page-table setup --arch %s is for'
-                                 % (regex, arch)})
+                          'log': 'the boot log has no line matching %r (the suite '
+                                 'said: %s): this is not the page-table setup --arch '
+                                 '%s is for (its depth, or its ARCH_PAGE_TABLE_SYNC_MASK)'
+                                 % (regex, repr(said.group(0)) if said else 'nothing',
+                                    arch)})
     boot_reports, suite_reports = find_reports(raw)
     if boot_reports:
         res['boot_reports'] = boot_reports
