@@ -33,6 +33,7 @@
 #include <linux/pgtable.h>
 #include <linux/sched/mm.h>
 #include <linux/string.h>
+#include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 
 #include "internal.h"
@@ -66,6 +67,9 @@ struct vs_log {
 	unsigned long end;
 	unsigned int nr;
 	struct vs_call calls[VS_MAX_CALLS];
+	/* run once, at the first watched call, before its sync */
+	void (*before_sync)(void *data);
+	void *before_sync_data;
 };
 
 static void vs_sync_stub(unsigned long start, unsigned long end,
@@ -78,6 +82,12 @@ static void vs_sync_stub(unsigned long start, unsigned long end,
 		if (log->nr < VS_MAX_CALLS)
 			log->calls[log->nr] = (struct vs_call){ start, end, mask };
 		log->nr++;
+		if (log->before_sync) {
+			void (*fn)(void *data) = log->before_sync;
+
+			log->before_sync = NULL;
+			fn(log->before_sync_data);
+		}
 	}
 	/* the redirect replaces the real helper: do what it does */
 	if (mask & ARCH_PAGE_TABLE_SYNC_MASK)
@@ -1339,6 +1349,92 @@ static void other_mm_sees_new_tables(struct kunit *test)
 }
 
 /*
+ * Two walkers populating one fresh PMD span: the first creates the PTE
+ * table and reports it, the second finds the table, reports only its PTE
+ * and syncs nothing, and may return before the first one's sync.  Its
+ * caller may use the mapping at once, from any mm (the race behind
+ * 4819e15f740e, "x86/mm/32: Bring back vmalloc faulting on x86_32").  The
+ * sync is not ordered against other walkers, so an architecture that
+ * copies entries must fault the missing one in from init_mm (x86-32's
+ * vmalloc_fault(), ARM's do_translation_fault()).  The second walk runs
+ * inside the first one's report, before its sync.
+ */
+struct vs_race {
+	struct mm_struct *mm;	/* last used before the first walk */
+	unsigned long addr;	/* the second walker's page */
+	struct vs_fill fill;
+	bool ran;
+	int walked;		/* the second walker's return */
+	bool unsynced;		/* @mm had no PTE table for @addr when it returned */
+	long read;		/* copy_from_kernel_nofault() of @addr in @mm */
+	void *copy;
+};
+
+static void vs_race_second_walker(void *data)
+{
+	struct vs_race *race = data;
+
+	race->ran = true;
+	race->walked = apply_to_page_range(&init_mm, race->addr, PAGE_SIZE,
+					   vs_fill_pte, &race->fill);
+	if (race->walked)
+		return;
+	flush_cache_vmap(race->addr, race->addr + PAGE_SIZE);
+	kthread_use_mm(race->mm);
+	race->unsynced = !vs_pte_table(pgd_offset(race->mm, race->addr),
+				       race->addr);
+	race->read = copy_from_kernel_nofault(race->copy, (void *)race->addr,
+					      PAGE_SIZE);
+	kthread_unuse_mm(race->mm);
+}
+
+static void other_mm_reads_racing_walkers_mapping(struct kunit *test)
+{
+	struct vs_log *log = test->priv;
+	struct vs_race race = {};
+	struct vs_fill first = {};
+	struct mm_struct *other_mm;
+	unsigned long addr;
+
+	race.mm = vs_other_mm(test);
+	other_mm = vs_mm_alloc(test);
+	race.copy = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, race.copy);
+	first.pages = vs_alloc_pages(test, 1);
+	race.fill.pages = vs_alloc_pages(test, 1);
+	vs_fill_pattern(page_address(race.fill.pages[0]), 0);
+	/* as in other_mm_sees_new_tables() */
+	kthread_use_mm(race.mm);
+	kthread_unuse_mm(race.mm);
+	kthread_use_mm(other_mm);
+	kthread_unuse_mm(other_mm);
+
+	addr = vs_require_fresh_pages(test, PGTBL_PMD_MODIFIED);
+	race.addr = addr + PAGE_SIZE;
+	vs_log_start(test, addr, addr + PAGE_SIZE);
+	log->before_sync = vs_race_second_walker;
+	log->before_sync_data = &race;
+	KUNIT_ASSERT_EQ(test, 0, apply_to_page_range(&init_mm, addr, PAGE_SIZE,
+						     vs_fill_pte, &first));
+	vs_log_stop(test);
+
+	KUNIT_ASSERT_TRUE_MSG(test, race.ran,
+			      "apply_to_page_range [%#lx,%#lx) created a PTE table but made no pgtbl_sync_kernel_mappings() call",
+			      addr, addr + PAGE_SIZE);
+	KUNIT_ASSERT_EQ(test, race.walked, 0);
+	if (!race.unsynced)
+		kunit_skip(test,
+			   "another mm already resolved %#lx to init_mm's new PTE table before the walker that created it synced (the kernel tables above it are shared here): a racing walker has no window",
+			   race.addr);
+	KUNIT_EXPECT_EQ_MSG(test, race.read, 0,
+			    "apply_to_page_range [%#lx,%#lx) returned into a PTE table another walker had created and not yet synced; reading it from another mm then faulted (%ld): the fault handler did not copy the entry from init_mm",
+			    race.addr, race.addr + PAGE_SIZE, race.read);
+	if (!race.read)
+		vs_expect_pattern(test, "read from another mm before the first walker's sync",
+				  race.copy, 1);
+}
+
+/*
  * With KASAN_VMALLOC every instrumented access through a vmalloc mapping
  * first reads its shadow, which reserving the range populated
  * (kasan_populate_vmalloc(): apply_to_page_range() on init_mm).  An mm that
@@ -1444,6 +1540,7 @@ static struct kunit_case vmalloc_sync_test_cases[] = {
 	KUNIT_CASE_PARAM(apply_to_page_range_mapping_reads_back, vs_backing_gen_params),
 	KUNIT_CASE(vmap_pfn_mapping_reads_back),
 	KUNIT_CASE(other_mm_sees_new_tables),
+	KUNIT_CASE(other_mm_reads_racing_walkers_mapping),
 	KUNIT_CASE(other_mm_sees_new_kasan_shadow),
 	KUNIT_CASE(other_mm_loses_cleared_huge_pmd),
 	{}

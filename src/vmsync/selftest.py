@@ -31,7 +31,8 @@ TEST_ARCHES = ['um', 'i386', 'arm', 'arm64']
 # ./vmsync test --full adds --arch all on these kernels
 FULL_KERNELS = ['6.1', '6.12', 'newest']
 # ./vmsync check's proof: (input, arches, expected exit, cases that must regress).
-# Corpus 04 is the real bug only --fault-injection catches.
+# Corpus 04 is the real bug only --fault-injection catches; corpus 15 the
+# race x86-32 needs vmalloc_fault() for.
 CHECK_EXAMPLES = [
     ('examples/vmalloc-might-sleep-comment.mbox', 'um,i386', 0, []),
     ('examples/revert-e80d3909be42.mbox', 'um,i386', 1,
@@ -40,6 +41,8 @@ CHECK_EXAMPLES = [
       'vmalloc_sync.other_mm_sees_new_tables']),
     ('corpus/04-revert-3685024edd27-sync-in-error-paths.patch', 'um', 1,
      ['vmalloc_sync.table_alloc_failure_still_syncs.vmap_pages_range_PTE_tables']),
+    ('corpus/15-revert-4819e15f740e-x86-32-vmalloc-fault.patch', 'i386', 1,
+     ['vmalloc_sync.other_mm_reads_racing_walkers_mapping']),
 ]
 
 
