@@ -1279,6 +1279,25 @@ static struct mm_struct *vs_other_mm(struct kunit *test)
 	return mm;
 }
 
+/*
+ * vs_other_mm(), up to date now and stale from here on: it is switched to
+ * while the mapping to come does not exist, then away from it, so that
+ * using it again is a real switch_mm(); and a second mm is switched to
+ * last, so that it is not the lazy active_mm either, whose translation
+ * faults would copy new entries into it.
+ */
+static struct mm_struct *vs_stale_mm(struct kunit *test)
+{
+	struct mm_struct *mm = vs_other_mm(test);
+	struct mm_struct *last = vs_mm_alloc(test);
+
+	kthread_use_mm(mm);
+	kthread_unuse_mm(mm);
+	kthread_use_mm(last);
+	kthread_unuse_mm(last);
+	return mm;
+}
+
 /* The PMD entry (or huge PUD) @mm maps @addr with, once switched to. */
 static unsigned long vs_pmd_val_in(struct mm_struct *mm, unsigned long addr)
 {
@@ -1294,26 +1313,15 @@ static void other_mm_sees_new_tables(struct kunit *test)
 {
 	unsigned long size = VS_NR_PAGES * PAGE_SIZE;
 	pte_t *want[VS_NR_PAGES], *seen[VS_NR_PAGES];
-	struct mm_struct *old_mm, *other_mm;
+	struct mm_struct *old_mm;
 	bool synced = true;
 	unsigned long addr;
 	unsigned int i;
 	void *copy;
 
-	old_mm = vs_other_mm(test);
-	other_mm = vs_mm_alloc(test);
 	copy = kunit_kzalloc(test, size, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, copy);
-
-	/*
-	 * Switch to old_mm while the mapping does not exist, so that it is up
-	 * to date now, then away from it, so that using it again below is a
-	 * real switch_mm().
-	 */
-	kthread_use_mm(old_mm);
-	kthread_unuse_mm(old_mm);
-	kthread_use_mm(other_mm);
-	kthread_unuse_mm(other_mm);
+	old_mm = vs_stale_mm(test);
 
 	addr = vs_map_fresh_pages(test, false);
 	for (i = 0; i < VS_NR_PAGES; i++) {
@@ -1393,21 +1401,14 @@ static void other_mm_reads_racing_walkers_mapping(struct kunit *test)
 	struct vs_log *log = test->priv;
 	struct vs_race race = {};
 	struct vs_fill first = {};
-	struct mm_struct *other_mm;
 	unsigned long addr;
 
-	race.mm = vs_other_mm(test);
-	other_mm = vs_mm_alloc(test);
 	race.copy = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, race.copy);
 	first.pages = vs_alloc_pages(test, 1);
 	race.fill.pages = vs_alloc_pages(test, 1);
 	vs_fill_pattern(page_address(race.fill.pages[0]), 0);
-	/* as in other_mm_sees_new_tables() */
-	kthread_use_mm(race.mm);
-	kthread_unuse_mm(race.mm);
-	kthread_use_mm(other_mm);
-	kthread_unuse_mm(other_mm);
+	race.mm = vs_stale_mm(test);
 
 	addr = vs_require_fresh_pages(test, PGTBL_PMD_MODIFIED);
 	race.addr = addr + PAGE_SIZE;
@@ -1447,25 +1448,15 @@ static void other_mm_sees_new_kasan_shadow(struct kunit *test)
 {
 	unsigned long size = VS_NR_PAGES * PAGE_SIZE;
 	struct vs_fill fill = {};
-	struct mm_struct *old_mm, *other_mm;
+	struct mm_struct *old_mm;
 	unsigned long addr, shadow;
 	pte_t *want, *seen;
 
 	if (!vs_shadow(VMALLOC_START))
 		kunit_skip(test,
 			   "needs CONFIG_KASAN_VMALLOC with shadow memory (generic or software tags): otherwise vmalloc space has no shadow of its own");
-	old_mm = vs_other_mm(test);
-	other_mm = vs_mm_alloc(test);
 	fill.pages = vs_alloc_pages(test, VS_NR_PAGES);
-	/*
-	 * As in other_mm_sees_new_tables(): old_mm is up to date now, and is
-	 * not the lazy active_mm while the shadow is written, whose faults
-	 * would copy the entry into it.
-	 */
-	kthread_use_mm(old_mm);
-	kthread_unuse_mm(old_mm);
-	kthread_use_mm(other_mm);
-	kthread_unuse_mm(other_mm);
+	old_mm = vs_stale_mm(test);
 
 	addr = vs_reserve_fresh(test, PGTBL_PMD_MODIFIED, 1, 0, size, true);
 	if (!addr)
