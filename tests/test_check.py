@@ -78,6 +78,17 @@ class TestCheck(CommandLine):
         base, patched = check()
         self.assertNotIn('reusing', base)
 
+    def test_fault_injection_where_it_cannot_run_is_one_line(self):
+        kdir, check = self.passing_check()          # a fake Linux 6.99
+        base, patched = check()
+        self.assertNotIn('with fault injection', patched)
+        patch = os.path.join(self.tmp, 'm.patch')
+        rc, out, err = self.vmsync('check', '--kernel', kdir, patch, '--fault-injection')
+        self.assertUsageError(rc, err, '--fault-injection: no KUnit re-run fix for Linux 6.99')
+        rc, out, err = self.vmsync('check', '--kernel', kdir, patch, '--fault-injection',
+                                   '--arch', 'um,x86_64')
+        self.assertUsageError(rc, err, 'no fault-injection boot for x86_64')
+
     def test_kconfig_add_reaches_both_runs(self):
         kdir, check = self.passing_check()
         check('--kconfig_add', 'CONFIG_KASAN=y')

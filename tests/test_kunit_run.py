@@ -1,6 +1,7 @@
 """Driving kunit.py (vmsync.kunit_run)."""
 
 import os
+import shutil
 import subprocess
 import unittest
 
@@ -53,6 +54,42 @@ class TestTcgWrapper(TempDirTest):
                               '-accel', 'kvm', '-accel', 'hvf', '-accel', 'tcg', '-m', '1024'],
                              stdout=subprocess.PIPE, universal_newlines=True).stdout
         self.assertEqual(out.split(), ['-nodefaults', '-m', '1024', '-accel', 'tcg'])
+
+    @unittest.skipUnless(shutil.which('dtc') and shutil.which('fdtget'),
+                         'needs device-tree-compiler (./vmsync test installs it)')
+    def test_dt_cpu_boots_the_boards_tree_edited(self):
+        # QEMU 7.2's riscv virt board says riscv,sv48; this one says so for two CPUs
+        bindir = os.path.join(self.tmp, 'bin')
+        write(os.path.join(bindir, 'qemu-system-riscv64'),
+              '#!/bin/sh\n'
+              'for a in "$@"; do case "$a" in dumpdtb=*)\n'
+              '  echo \'/dts-v1/; / { cpus { cpu@0 { mmu-type = "riscv,sv48"; };\' \\\n'
+              '       \'cpu@1 { mmu-type = "riscv,sv48"; }; }; };\' |\n'
+              '  dtc -q -O dtb -o "${a#dumpdtb=}"; exit 0;; esac; done\n'
+              'echo "$@"\n', 0o755)
+        old = os.environ['PATH']
+        os.environ['PATH'] = bindir + os.pathsep + old
+        try:
+            cache = os.path.join(self.tmp, 'cache')
+            qemu = os.path.join(kunit_run.tcg_wrappers(cache), 'qemu-system-riscv64')
+            dtb = os.path.join(self.tmp, 'vmsync-board.dtb')
+            out = subprocess.run([qemu, '-m', '1024'], stdout=subprocess.PIPE,
+                                 env=kunit_run.kunit_env(cache, 'riscv64-sv57', self.tmp),
+                                 universal_newlines=True, check=True).stdout
+            self.assertEqual(out.split(), ['-m', '1024', '-accel', 'tcg', '-dtb', dtb])
+            for cpu in ('cpu@0', 'cpu@1'):
+                got = subprocess.run(['fdtget', dtb, '/cpus/' + cpu, 'mmu-type'],
+                                     stdout=subprocess.PIPE, universal_newlines=True,
+                                     check=True).stdout
+                self.assertEqual(got.strip(), 'riscv,sv57')
+            os.remove(dtb)
+            out = subprocess.run([qemu, '-m', '1024'], stdout=subprocess.PIPE,
+                                 env=kunit_run.kunit_env(cache, 'riscv64-sv48', self.tmp),
+                                 universal_newlines=True, check=True).stdout
+            self.assertEqual(out.split(), ['-m', '1024', '-accel', 'tcg'])
+            self.assertFalse(os.path.exists(dtb))
+        finally:
+            os.environ['PATH'] = old
 
 
 if __name__ == '__main__':

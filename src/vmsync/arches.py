@@ -38,6 +38,9 @@ class Arch:
     kconfig_if: tuple[tuple[str, str, str], ...] = ()
     """(file, regex, line): --kconfig_add line only on a tree whose file
     matches regex (an option some kernels need, others lack)."""
+    dt_cpu: tuple[tuple[str, str], ...] = ()
+    """(property, string) pairs set in every /cpus/cpu@N node of the QEMU
+    board's own device tree, booted with -dtb (see TCG_WRAPPER)."""
     build: str = ''
     """Name of the build dir when arches boot one kernel in different modes
     (same kconfig, other qemu or kernel args); '' = its own, under name."""
@@ -102,17 +105,22 @@ _ARCHES = (
          expect_log=(r'vmalloc_sync: \d-level kernel page tables, ARCH_PAGE_TABLE_SYNC_MASK 0x0$',)),
 ) + tuple(
     # One kernel, three paging modes: riscv64 picks the deepest the CPU has
-    # (QEMU's rv64: Sv57) unless the command line caps it.  riscv64
-    # preallocates the top level of vmalloc space (and syncs nothing).
+    # (QEMU's rv64: Sv57) unless the command line caps it.  7.2 (not 6.12)
+    # also caps it by the device tree's mmu-type, which bookworm's QEMU 7.2
+    # writes as riscv,sv48 whatever the CPU: Sv57 boots the board's tree with
+    # riscv,sv57.  riscv64 preallocates the top level of vmalloc space (and
+    # syncs nothing).
     Arch(name='riscv64-' + mode, kunit_arch='riscv', cross='riscv64-linux-gnu-',
-         packages=('gcc-riscv64-linux-gnu', 'qemu-system-misc'),
+         packages=('gcc-riscv64-linux-gnu', 'qemu-system-misc', 'device-tree-compiler'),
          qemu='qemu-system-riscv64',
          kconfig=(), qemu_args=(), kernel_args=SPARE_RAM_RISCV + cap,
          expect_log=(r'vmalloc_sync: %d-level kernel page tables, ARCH_PAGE_TABLE_SYNC_MASK 0x0$'
                      % levels,),
-         build='riscv64')
-    for mode, levels, cap in (('sv39', 3, ('no4lvl',)), ('sv48', 4, ('no5lvl',)),
-                              ('sv57', 5, ())))
+         dt_cpu=dt_cpu, build='riscv64')
+    for mode, levels, cap, dt_cpu in (
+        ('sv39', 3, ('no4lvl',), ()),
+        ('sv48', 4, ('no5lvl',), ()),
+        ('sv57', 5, (), (('mmu-type', 'riscv,sv57'),))))
 ARCHES = {a.name: a for a in _ARCHES}
 
 

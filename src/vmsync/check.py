@@ -56,8 +56,9 @@ def unobserved_syncs(base, patched):
 
 def verdict_text(diff, kern, arches, patches, ncases, unmatched=(), unobserved=None):
     names = ', '.join(os.path.basename(p) for p in patches)
-    head = 'vmsync check of %s on Linux %s (%s), arches %s:' % (
-        names, kern['version'], kern['source'], ', '.join(arches))
+    head = 'vmsync check of %s on Linux %s (%s), arches %s%s:' % (
+        names, kern['version'], kern['source'], ', '.join(arches),
+        ', with fault injection' if kern.get('fault_injection') else '')
     lines = [head]
     if unobserved:
         lines.append('CANNOT ASSESS: with the patches, %s call arch_sync_kernel_mappings() '
@@ -115,7 +116,7 @@ def do_check(patches, kernel='6.12', arch='um', json_file=None, jobs=None,
     pcode, patched = do_run(kernel=kernel, arch=arch, patches=patches, jobs=jobs,
                             fault_injection=fault_injection, kconfig_add=kconfig_add)
     diff = compare_reports(base, patched)
-    kern = dict(base['kernel'])
+    kern = dict(base['kernel'], fault_injection=base['fault_injection'])
     ncases = len(case_table(patched)[0])
     unmatched = patched.get('unmatched_edits', [])
     unobserved = unobserved_syncs(base, patched)

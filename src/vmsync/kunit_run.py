@@ -73,17 +73,38 @@ def kunit_cmd(kern, arch, sub, bdir, kconfig_add=()):
 # the 7.2 i386 and x86_64 kernels die in a KVM emulation failure on RDRAND,
 # and KVM gives x86_64-la57 no LA57 unless the host CPU has it.  So kunit.py
 # finds these wrappers first in PATH: the real QEMU, with TCG whatever
-# -accel it was asked for.
+# -accel it was asked for.  With VMSYNC_DT_CPU (JSON: the .dtb to write and
+# the string properties to set, see Arch.dt_cpu), the wrapper first has
+# QEMU dump the board's own device tree for the same arguments, sets the
+# properties in every /cpus/cpu@N node with fdtput, and boots it with -dtb.
 TCG_WRAPPER = """#!%s
 # written by vmsync (see TCG_WRAPPER in src/vmsync/kunit_run.py)
-import os, sys
+import json, os, subprocess, sys
+real = %r
 args, out = sys.argv[1:], []
 while args:
     if args[0] == '-accel' and len(args) > 1:
         args = args[2:]
         continue
     out.append(args.pop(0))
-os.execv(%r, [%r] + out + ['-accel', 'tcg'])
+out += ['-accel', 'tcg']
+edit = os.environ.get('VMSYNC_DT_CPU')
+if edit:
+    edit = json.loads(edit)
+    dtb = edit['dtb']
+    try:
+        subprocess.run([real] + out + ['-machine', 'dumpdtb=' + dtb], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cpus = subprocess.run(['fdtget', '-l', dtb, '/cpus'], check=True,
+                              stdout=subprocess.PIPE, universal_newlines=True).stdout.split()
+        for cpu in [c for c in cpus if c.startswith('cpu@')]:
+            for name, value in sorted(edit['props'].items()):
+                subprocess.run(['fdtput', '-t', 's', dtb, '/cpus/' + cpu, name, value],
+                               check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        sys.exit('vmsync qemu wrapper: cannot write the device tree %%s: %%s' %% (dtb, e))
+    out += ['-dtb', dtb]
+os.execv(real, [real] + out)
 """
 
 
@@ -95,15 +116,20 @@ def tcg_wrappers(cache):
         real = shutil.which(q)
         if real:
             path = os.path.join(wdir, q)
-            write_if_changed(path, (TCG_WRAPPER % (sys.executable, real, real)).encode())
+            write_if_changed(path, (TCG_WRAPPER % (sys.executable, real)).encode())
             os.chmod(path, 0o755)
     return wdir
 
 
-def kunit_env(cache):
-    return dict(os.environ, CCACHE_DIR=os.path.join(cache, 'ccache'),
-                PYTHONDONTWRITEBYTECODE='1',
-                PATH=tcg_wrappers(cache) + os.pathsep + os.environ.get('PATH', ''))
+def kunit_env(cache, arch=None, bdir=None):
+    env = dict(os.environ, CCACHE_DIR=os.path.join(cache, 'ccache'),
+               PYTHONDONTWRITEBYTECODE='1',
+               PATH=tcg_wrappers(cache) + os.pathsep + os.environ.get('PATH', ''))
+    env.pop('VMSYNC_DT_CPU', None)
+    if arch and ARCHES[arch].dt_cpu:
+        env['VMSYNC_DT_CPU'] = json.dumps({'dtb': os.path.join(bdir, 'vmsync-board.dtb'),
+                                           'props': dict(ARCHES[arch].dt_cpu)})
+    return env
 
 
 def stage(arch, name, fn):
@@ -119,7 +145,7 @@ def run_arch(kern, arch, cache, jobs, kconfig_add=()):
     """config, build, exec for one arch; returns the run's result dict."""
     a = ARCHES[arch]
     bdir = build_dir_for(cache, kern, a.build_name, kconfig_add)
-    env = kunit_env(cache)
+    env = kunit_env(cache, arch, bdir)
     res = {'arch': arch, 'status': 'build-error', 'build_s': 0.0, 'run_s': 0.0,
            'cases': [], 'build_dir': bdir}
     for f in ('vmsync-config.log', 'vmsync-build.log', 'vmsync-exec.log',

@@ -234,7 +234,9 @@ def test_corpus(lines):
 def do_test(full=False, corpus=False):
     # install up front, so what gets installed shows here and not inside a
     # unit test's captured output
-    ensure_packages(BUILD_PACKAGES + ['rsync'] + SERIES_PACKAGES +
+    # device-tree-compiler: tests/test_kunit_run.py edits a device tree as
+    # riscv64-sv57 boots do
+    ensure_packages(BUILD_PACKAGES + ['rsync', 'device-tree-compiler'] + SERIES_PACKAGES +
                     [p for a in TEST_ARCHES for p in ARCHES[a].packages] +
                     sorted(set(kernelci.APT_PACKAGES.values()) |
                            set(kernelci.APT_TOOLS.values())))
