@@ -40,16 +40,19 @@ class TestBuildDir(TempDirTest):
 
 
 class TestTcgWrapper(TempDirTest):
-    def test_accel_is_always_tcg(self):
-        bindir = os.path.join(self.tmp, 'bin')
-        write(os.path.join(bindir, 'qemu-system-i386'),
-              '#!/bin/sh\necho "$@"\n', 0o755)
+    """The wrappers, around fake QEMUs found first in PATH."""
+
+    def setUp(self):
+        super().setUp()
+        self.bindir = os.path.join(self.tmp, 'bin')
         old = os.environ['PATH']
-        os.environ['PATH'] = bindir + os.pathsep + old
-        try:
-            wdir = kunit_run.tcg_wrappers(os.path.join(self.tmp, 'cache'))
-        finally:
-            os.environ['PATH'] = old
+        os.environ['PATH'] = self.bindir + os.pathsep + old
+        self.addCleanup(os.environ.__setitem__, 'PATH', old)
+        self.cache = os.path.join(self.tmp, 'cache')
+
+    def test_accel_is_always_tcg(self):
+        write(os.path.join(self.bindir, 'qemu-system-i386'), '#!/bin/sh\necho "$@"\n', 0o755)
+        wdir = kunit_run.tcg_wrappers(self.cache)
         out = subprocess.run([os.path.join(wdir, 'qemu-system-i386'), '-nodefaults',
                               '-accel', 'kvm', '-accel', 'hvf', '-accel', 'tcg', '-m', '1024'],
                              stdout=subprocess.PIPE, universal_newlines=True).stdout
@@ -59,37 +62,29 @@ class TestTcgWrapper(TempDirTest):
                          'needs device-tree-compiler (./vmsync test installs it)')
     def test_dt_cpu_boots_the_boards_tree_edited(self):
         # QEMU 7.2's riscv virt board says riscv,sv48; this one says so for two CPUs
-        bindir = os.path.join(self.tmp, 'bin')
-        write(os.path.join(bindir, 'qemu-system-riscv64'),
+        write(os.path.join(self.bindir, 'qemu-system-riscv64'),
               '#!/bin/sh\n'
               'for a in "$@"; do case "$a" in dumpdtb=*)\n'
               '  echo \'/dts-v1/; / { cpus { cpu@0 { mmu-type = "riscv,sv48"; };\' \\\n'
               '       \'cpu@1 { mmu-type = "riscv,sv48"; }; }; };\' |\n'
               '  dtc -q -O dtb -o "${a#dumpdtb=}"; exit 0;; esac; done\n'
               'echo "$@"\n', 0o755)
-        old = os.environ['PATH']
-        os.environ['PATH'] = bindir + os.pathsep + old
-        try:
-            cache = os.path.join(self.tmp, 'cache')
-            qemu = os.path.join(kunit_run.tcg_wrappers(cache), 'qemu-system-riscv64')
-            dtb = os.path.join(self.tmp, 'vmsync-board.dtb')
-            out = subprocess.run([qemu, '-m', '1024'], stdout=subprocess.PIPE,
-                                 env=kunit_run.kunit_env(cache, 'riscv64-sv57', self.tmp),
-                                 universal_newlines=True, check=True).stdout
-            self.assertEqual(out.split(), ['-m', '1024', '-accel', 'tcg', '-dtb', dtb])
-            for cpu in ('cpu@0', 'cpu@1'):
-                got = subprocess.run(['fdtget', dtb, '/cpus/' + cpu, 'mmu-type'],
-                                     stdout=subprocess.PIPE, universal_newlines=True,
-                                     check=True).stdout
-                self.assertEqual(got.strip(), 'riscv,sv57')
-            os.remove(dtb)
-            out = subprocess.run([qemu, '-m', '1024'], stdout=subprocess.PIPE,
-                                 env=kunit_run.kunit_env(cache, 'riscv64-sv48', self.tmp),
-                                 universal_newlines=True, check=True).stdout
-            self.assertEqual(out.split(), ['-m', '1024', '-accel', 'tcg'])
-            self.assertFalse(os.path.exists(dtb))
-        finally:
-            os.environ['PATH'] = old
+        qemu = os.path.join(kunit_run.tcg_wrappers(self.cache), 'qemu-system-riscv64')
+        dtb = os.path.join(self.tmp, 'vmsync-board.dtb')
+
+        def boot(arch):
+            return subprocess.run([qemu, '-m', '1024'], stdout=subprocess.PIPE,
+                                  env=kunit_run.kunit_env(self.cache, arch, self.tmp),
+                                  universal_newlines=True, check=True).stdout.split()
+        self.assertEqual(boot('riscv64-sv57'), ['-m', '1024', '-accel', 'tcg', '-dtb', dtb])
+        for cpu in ('cpu@0', 'cpu@1'):
+            got = subprocess.run(['fdtget', dtb, '/cpus/' + cpu, 'mmu-type'],
+                                 stdout=subprocess.PIPE, universal_newlines=True,
+                                 check=True).stdout
+            self.assertEqual(got.strip(), 'riscv,sv57')
+        os.remove(dtb)
+        self.assertEqual(boot('riscv64-sv48'), ['-m', '1024', '-accel', 'tcg'])
+        self.assertFalse(os.path.exists(dtb))
 
 
 if __name__ == '__main__':
