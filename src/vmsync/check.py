@@ -54,11 +54,12 @@ def unobserved_syncs(base, patched):
     return {f: (b.get(f, 0), n) for f, n in sorted(p.items()) if n > b.get(f, 0)}
 
 
-def verdict_text(diff, kern, arches, patches, ncases, unmatched=(), unobserved=None):
+def verdict_text(diff, kern, arches, patches, ncases, unmatched=(), unobserved=None,
+                 fault_injection=False):
     names = ', '.join(os.path.basename(p) for p in patches)
     head = 'vmsync check of %s on Linux %s (%s), arches %s%s:' % (
         names, kern['version'], kern['source'], ', '.join(arches),
-        ', with fault injection' if kern.get('fault_injection') else '')
+        ', with fault injection' if fault_injection else '')
     lines = [head]
     if unobserved:
         lines.append('CANNOT ASSESS: with the patches, %s call arch_sync_kernel_mappings() '
@@ -116,16 +117,18 @@ def do_check(patches, kernel='6.12', arch='um', json_file=None, jobs=None,
     pcode, patched = do_run(kernel=kernel, arch=arch, patches=patches, jobs=jobs,
                             fault_injection=fault_injection, kconfig_add=kconfig_add)
     diff = compare_reports(base, patched)
-    kern = dict(base['kernel'], fault_injection=base['fault_injection'])
+    kern = dict(base['kernel'])
     ncases = len(case_table(patched)[0])
     unmatched = patched.get('unmatched_edits', [])
     unobserved = unobserved_syncs(base, patched)
-    text = verdict_text(diff, kern, arches, patches, ncases, unmatched, unobserved)
+    text = verdict_text(diff, kern, arches, patches, ncases, unmatched, unobserved,
+                        fault_injection)
     code = (CANNOT_ASSESS if unobserved else 3 if diff['build_broken']
             else 1 if diff['newly_failing'] else 0)
     if json_file:
         with open(json_file, 'w') as f:
             json.dump(dict(diff, verdict=text, exit=code, kernel=kern, arches=arches,
+                           fault_injection=fault_injection,
                            unmatched_edits=unmatched,
                            unobserved_syncs={f: {'series': b, 'patched': n}
                                              for f, (b, n) in unobserved.items()},

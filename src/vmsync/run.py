@@ -153,7 +153,6 @@ def do_run(kernel='6.12', arch='um', patches=(), json_file=None, jobs=None,
             runs.append(r)
         say('vmsync: done in %s (not counting waits for the lock)' % fmt_s(time.time() - t_start))
     report = {'kernel': {'source': kern['source'], 'version': kern['version']},
-              'fault_injection': fault_injection,
               'runs': [{k: x for k, x in r.items() if k != 'error_tail'} for r in runs]}
     report['direct_sync_calls'] = sync_calls
     if unmatched:
