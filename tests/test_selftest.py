@@ -1,6 +1,7 @@
 """./vmsync test's own logic (vmsync.selftest)."""
 
 import io
+import json
 import os
 import unittest
 from unittest import mock
@@ -23,6 +24,78 @@ class TestKillOn(unittest.TestCase):
     def test_missing_or_after_diff(self):
         self.assertIsNone(selftest.parse_kill_on('Subject: x\n---\nKill-On: um\n'))
         self.assertIsNone(selftest.parse_kill_on('diff --git a/x b/x\n+Kill-On: um\n'))
+
+
+class TestMutantArches(unittest.TestCase):
+    ARCHES = ['um', 'i386', 'arm', 'arm64']
+
+    def test_ci_runs_each_mutant_once_on_its_first_ci_arch(self):
+        self.assertEqual(selftest.mutant_arches(['x86_64', 'arm', 'um'], self.ARCHES, False),
+                         ['arm'])
+        self.assertEqual(selftest.mutant_arches(['x86_64'], self.ARCHES, False), [])
+        self.assertEqual(selftest.mutant_arches([], self.ARCHES, False), [])
+        self.assertEqual(selftest.mutant_arches(None, self.ARCHES, False), [])
+
+    def test_full_runs_every_named_arch(self):
+        self.assertEqual(selftest.mutant_arches(['arm64', 'x86_64', 'um'],
+                                                self.ARCHES + ['x86_64'], True),
+                         ['um', 'arm64', 'x86_64'])
+
+
+def entry(**kw):
+    e = {'file': 'x.patch', 'kernels': ['6.12'], 'arches': ['um', 'i386', 'arm'],
+         'expected': 'regression'}
+    e.update(kw)
+    return e
+
+
+class TestCorpusChecks(unittest.TestCase):
+    def test_default_uses_ci_builds_only(self):
+        es = [entry(), entry(arches=['i386', 'i386-pae']), entry(arches=['x86_64']),
+              entry(arches=['arm'], kconfig_add=['CONFIG_KASAN=y']),
+              entry(kernels=['newest'])]
+        got = [(e['arches'], a, fi) for e, a, fi in selftest.corpus_checks(es, False)]
+        self.assertEqual(got, [(['um', 'i386', 'arm'], ['um', 'i386', 'arm'], True),
+                               (['i386', 'i386-pae'], ['i386'], True)])
+
+    def test_everything_adds_the_rest_with_the_entrys_options(self):
+        es = [entry(arches=['i386', 'i386-pae']), entry(arches=['x86_64']),
+              entry(arches=['arm'], kconfig_add=['CONFIG_KASAN=y'], fault_injection=True)]
+        got = [(a, fi) for e, a, fi in selftest.corpus_checks(es, True)]
+        self.assertEqual(got, [(['i386'], True), (['i386-pae'], False),
+                               (['x86_64'], False), (['arm'], True)])
+
+    def test_the_real_corpus(self):
+        with open(os.path.join(selftest.CORPUS_DIR, 'corpus.json')) as f:
+            entries = json.load(f)
+        self.assertGreaterEqual(len(entries), 15)
+        for e in entries:
+            self.assertTrue(os.path.isfile(os.path.join(selftest.CORPUS_DIR, e['file'])),
+                            e['file'])
+            self.assertIn(e['expected'], selftest.CORPUS_EXIT, e['file'])
+            if 'known_miss' in e:
+                self.assertIn(e['known_miss'], selftest.CORPUS_EXIT, e['file'])
+                self.assertNotEqual(e['known_miss'], e['expected'], e['file'])
+        # CI checks most of it: every entry that CI's builds can run
+        ci = {e['file'] for e, _, _ in selftest.corpus_checks(entries, False)}
+        self.assertGreaterEqual(len(ci), 10)
+
+
+class TestCorpusOutcome(unittest.TestCase):
+    def test_expected_verdict_and_cases(self):
+        e = entry(must_fail=['vmalloc_sync.a'])
+        self.assertEqual(selftest.corpus_outcome(e, 1, ['[um] vmalloc_sync.a']), 'pass')
+        self.assertIn('not regressed: vmalloc_sync.a',
+                      selftest.corpus_outcome(e, 1, ['[um] vmalloc_sync.b']))
+        self.assertIn('exit 0 (want 1)', selftest.corpus_outcome(e, 0, []))
+
+    def test_known_miss(self):
+        e = entry(known_miss='no change')
+        self.assertEqual(selftest.corpus_outcome(e, 0, []), 'known miss')
+        # any other wrong verdict (a build error) still fails
+        self.assertIn('exit 3 (want 1)', selftest.corpus_outcome(e, 3, []))
+        # caught now: the record must be corrected, not kept
+        self.assertIn('caught now', selftest.corpus_outcome(e, 1, []))
 
 
 class TestAgreementStep(TempDirTest):
