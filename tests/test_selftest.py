@@ -49,21 +49,34 @@ def entry(**kw):
     return e
 
 
+@mock.patch('vmsync.selftest.rebuilds_most', lambda e: e.get('header', False))
 class TestCorpusChecks(unittest.TestCase):
     def test_default_uses_ci_builds_only(self):
         es = [entry(), entry(arches=['i386', 'i386-pae']), entry(arches=['x86_64']),
               entry(arches=['arm'], kconfig_add=['CONFIG_KASAN=y']),
-              entry(kernels=['newest'])]
-        got = [(e['arches'], a, fi) for e, a, fi in selftest.corpus_checks(es, False)]
-        self.assertEqual(got, [(['um', 'i386', 'arm'], ['um', 'i386', 'arm'], True),
-                               (['i386', 'i386-pae'], ['i386'], True)])
+              entry(kernels=['newest']), entry(arches=['um'], header=True)]
+        got = [(e['arches'], k, a, fi) for e, k, a, fi in selftest.corpus_checks(es, False)]
+        self.assertEqual(got, [(['um', 'i386', 'arm'], '6.12', ['um', 'i386', 'arm'], True),
+                               (['i386', 'i386-pae'], '6.12', ['i386'], True)])
 
     def test_everything_adds_the_rest_with_the_entrys_options(self):
         es = [entry(arches=['i386', 'i386-pae']), entry(arches=['x86_64']),
-              entry(arches=['arm'], kconfig_add=['CONFIG_KASAN=y'], fault_injection=True)]
-        got = [(a, fi) for e, a, fi in selftest.corpus_checks(es, True)]
-        self.assertEqual(got, [(['i386'], True), (['i386-pae'], False),
-                               (['x86_64'], False), (['arm'], True)])
+              entry(arches=['arm'], kconfig_add=['CONFIG_KASAN=y'], fault_injection=True),
+              entry(kernels=['newest'], arches=['um', 'arm64']),
+              entry(arches=['um'], header=True)]
+        got = [(k, a, fi) for e, k, a, fi in selftest.corpus_checks(es, True)]
+        self.assertEqual(got, [('6.12', ['i386'], True), ('6.12', ['i386-pae'], False),
+                               ('6.12', ['x86_64'], False), ('6.12', ['arm'], True),
+                               ('newest', ['um', 'arm64'], False), ('6.12', ['um'], False)])
+
+
+class TestRealCorpus(unittest.TestCase):
+    def test_a_header_change_rebuilds_most(self):
+        self.assertTrue(selftest.rebuilds_most({'file': '10-sync-mask-vmalloc-conditional.patch'}))
+        self.assertFalse(selftest.rebuilds_most(
+            {'file': '01-revert-e80d3909be42-apply-to-page-range-sync.patch'}))
+        self.assertFalse(selftest.rebuilds_most(
+            {'file': '14-revert-8e998fc24de4-x86-sync-unmappings.patch'}))
 
     def test_the_real_corpus(self):
         with open(os.path.join(selftest.CORPUS_DIR, 'corpus.json')) as f:
@@ -77,7 +90,7 @@ class TestCorpusChecks(unittest.TestCase):
                 self.assertIn(e['known_miss'], selftest.CORPUS_EXIT, e['file'])
                 self.assertNotEqual(e['known_miss'], e['expected'], e['file'])
         # CI checks most of it: every entry that CI's builds can run
-        ci = {e['file'] for e, _, _ in selftest.corpus_checks(entries, False)}
+        ci = {e['file'] for e, _, _, _ in selftest.corpus_checks(entries, False)}
         self.assertGreaterEqual(len(ci), 10)
 
 
@@ -113,6 +126,8 @@ class TestAgreementStep(TempDirTest):
         import inspect
         src = inspect.getsource(selftest.do_test)
         self.assertLess(src.index('test_series(kernel'), src.index('run_agreement_test('))
+        self.assertLess(src.index('guarded_run(kernel=kernel'),
+                        src.index('run_agreement_test('))
 
 
 if __name__ == '__main__':

@@ -40,10 +40,11 @@ class TestSeries(TempDirTest):
         self.assertEqual(series.series_target('series/MAINTAINERS.edit'), 'MAINTAINERS')
         self.assertEqual(series.series_target('kernel/mm/Kconfig.debug.edit'), 'mm/Kconfig.debug')
 
-    def test_refuses_6_1(self):
-        with self.assertRaises(Fail) as e:
-            series.do_series(kernel='6.1')
-        self.assertIn('backports', str(e.exception))
+    def test_refuses_kernels_that_need_backports(self):
+        for kernel in ('6.1', '6.12'):
+            with self.assertRaises(Fail) as e:
+                series.do_series(kernel=kernel)
+            self.assertIn('backports', str(e.exception))
 
 
 if __name__ == '__main__':

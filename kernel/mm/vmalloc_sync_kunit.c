@@ -1113,6 +1113,57 @@ static void table_alloc_failure_still_syncs(struct kunit *test)
 }
 
 /*
+ * vmap_pages_pte_range() refuses a page it must not map (NULL here) with a
+ * WARN_ON() and stops part-way, after it created the PTE table and mapped
+ * the pages before.  It must still report both levels and leave lazy MMU
+ * mode: fea18c686320 ("mm/vmalloc: leave lazy MMU mode on PTE mapping
+ * error") fixed both.  The warning reports the caller's bug, which is the
+ * case's own: it is suppressed and counted.
+ */
+static void vmap_pages_range_stops_at_null_page(struct kunit *test)
+{
+	unsigned long size = VS_NR_PAGES * PAGE_SIZE;
+	const char *walker = "vmap_pages_range (NULL page)";
+	struct vs_snapshot before;
+	int ret = 0, warnings = 0;
+	struct page **pages;
+	unsigned long addr, lost;
+	char calls[256];
+	pte_t *pte;
+
+	/* the last page's own action still frees it */
+	pages = vs_alloc_pages(test, VS_NR_PAGES);
+	pages[VS_NR_PAGES - 1] = NULL;
+	addr = vs_require_fresh_pages(test, PGTBL_PMD_MODIFIED);
+
+	vs_watch(test, &before, addr, addr + size);
+	kunit_warning_suppress(test) {
+		ret = __vmap_pages_range_noflush(addr, addr + size, PAGE_KERNEL,
+						 pages, PAGE_SHIFT);
+		warnings = KUNIT_SUPPRESSED_WARNING_COUNT();
+	}
+	vs_check(test, walker, &before);
+	KUNIT_EXPECT_EQ(test, ret, -ENOMEM);
+	KUNIT_EXPECT_EQ_MSG(test, warnings, 1, "%s [%#lx,%#lx)", walker,
+			    addr, addr + size);
+
+	pte = vs_pte_table(pgd_offset_k(addr), addr);
+	KUNIT_ASSERT_TRUE_MSG(test, pte && !pte_none(ptep_get(pte)),
+			      "%s [%#lx,%#lx) did not map the page before the NULL one",
+			      walker, addr, addr + size);
+	vs_format_calls(test, calls, sizeof(calls));
+	lost = PGTBL_PTE_MODIFIED & ~vs_reported_over(test, addr, addr + PAGE_SIZE);
+	KUNIT_EXPECT_EQ_MSG(test, lost, 0UL,
+			    "%s [%#lx,%#lx) mapped %#lx, but reported no PTE change over it; calls: %s",
+			    walker, addr, addr + size, addr, calls);
+#ifdef CONFIG_ARCH_HAS_LAZY_MMU_MODE
+	KUNIT_EXPECT_FALSE_MSG(test, is_lazy_mmu_mode_active(),
+			       "%s [%#lx,%#lx) returned in lazy MMU mode", walker,
+			       addr, addr + size);
+#endif
+}
+
+/*
  * Mappings read back: the PTEs apply_to_page_range() callbacks and
  * vmap_pfn() write must reach the hardware page tables.
  */
@@ -1528,6 +1579,7 @@ static struct kunit_case vmalloc_sync_test_cases[] = {
 	KUNIT_CASE_PARAM(vmalloc_walkers_sync_changed_levels, vs_walker_gen_params),
 	KUNIT_CASE(vmap_huge_pmd_replaces_pte_table),
 	KUNIT_CASE_PARAM(table_alloc_failure_still_syncs, vs_enomem_gen_params),
+	KUNIT_CASE(vmap_pages_range_stops_at_null_page),
 	KUNIT_CASE_PARAM(apply_to_page_range_mapping_reads_back, vs_backing_gen_params),
 	KUNIT_CASE(vmap_pfn_mapping_reads_back),
 	KUNIT_CASE(other_mm_sees_new_tables),

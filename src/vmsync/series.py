@@ -17,7 +17,8 @@ from .patchcheck import (compile_warnings, checkpatch, kernel_doc, rst_problems,
                          DOCS_PACKAGES, sphinx_dir, htmldocs_warnings)
 
 
-SERIES_KERNELS = ('6.12', 'newest')     # 6.1 needs backports/6.1: not upstream
+# 6.12 and 6.1 need backports/ (6.12: no kunit_warning_suppress()): not upstream
+SERIES_KERNELS = ('newest',)
 # checkpatch, C=2, docutils (where Sphinx cannot run), make htmldocs
 SERIES_PACKAGES = ['perl', 'sparse', 'python3-docutils'] + DOCS_PACKAGES
 # what a patch's header-only edit is compiled through
@@ -208,9 +209,9 @@ def base_line(kern):
 def do_series(kernel='newest', out=None, check=False):
     if kernel not in SERIES_KERNELS and (re.match(r'^\d+\.\d+$', kernel) or
                                          not os.path.isdir(kernel)):
-        raise Fail('the series is for mainline-era trees (%s); 6.1 and other '
-                   'trees need the backports in backports/, which are not for '
-                   'upstream' % ', '.join(SERIES_KERNELS))
+        raise Fail('the series is for mainline-era trees (%s, or your own); 6.12, '
+                   '6.1 and other trees need the backports in backports/, which '
+                   'are not for upstream' % ', '.join(SERIES_KERNELS))
     ident = git_identity()
     cache = cache_dir()
     out = os.path.abspath(out or 'vmsync-series')
