@@ -162,9 +162,9 @@ def corpus_checks(entries, everything):
     runs.  By default every 6.12 entry runs on the builds CI already has
     (the arches it names that are in TEST_ARCHES, --fault-injection, unless
     it needs kconfig_add or changes a header), so each check is a short
-    incremental build;
-    `everything` (--corpus, --full) adds its other arches and options, and
-    the entries for newer kernels only, on the first kernel they name."""
+    incremental build; `everything` (--corpus, --full) adds its other
+    arches and options, and the entries for newer kernels only, on the
+    first kernel they name."""
     out = []
     for e in entries:
         if '6.12' not in e['kernels']:
