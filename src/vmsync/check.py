@@ -117,7 +117,7 @@ def do_check(patches, kernel='6.12', arch='um', json_file=None, jobs=None,
     pcode, patched = do_run(kernel=kernel, arch=arch, patches=patches, jobs=jobs,
                             fault_injection=fault_injection, kconfig_add=kconfig_add)
     diff = compare_reports(base, patched)
-    kern = dict(base['kernel'])
+    kern = base['kernel']
     ncases = len(case_table(patched)[0])
     unmatched = patched.get('unmatched_edits', [])
     unobserved = unobserved_syncs(base, patched)
