@@ -69,6 +69,14 @@ class TestCorpusChecks(unittest.TestCase):
                                ('6.12', ['x86_64'], False), ('6.12', ['arm'], True),
                                ('newest', ['um', 'arm64'], False), ('6.12', ['um'], False)])
 
+    def test_check_kernels_adds_a_kernel_outside_ci(self):
+        es = [entry(kernels=['6.12', 'newest'], check_kernels=['6.12', 'newest'],
+                    arches=['um', 'arm64'])]
+        self.assertEqual([(k, a) for e, k, a, fi in selftest.corpus_checks(es, False)],
+                         [('6.12', ['um', 'arm64'])])
+        self.assertEqual([(k, a) for e, k, a, fi in selftest.corpus_checks(es, True)],
+                         [('6.12', ['um', 'arm64']), ('newest', ['um', 'arm64'])])
+
 
 class TestRealCorpus(unittest.TestCase):
     def test_a_header_change_rebuilds_most(self):
@@ -86,9 +94,12 @@ class TestRealCorpus(unittest.TestCase):
             self.assertTrue(os.path.isfile(os.path.join(selftest.CORPUS_DIR, e['file'])),
                             e['file'])
             self.assertIn(e['expected'], selftest.CORPUS_EXIT, e['file'])
-            if 'known_miss' in e:
-                self.assertIn(e['known_miss'], selftest.CORPUS_EXIT, e['file'])
-                self.assertNotEqual(e['known_miss'], e['expected'], e['file'])
+            for kernel, verdict in e.get('known_miss', {}).items():
+                self.assertIn(kernel, selftest.check_kernels(e), e['file'])
+                self.assertIn(verdict, selftest.CORPUS_EXIT, e['file'])
+                self.assertNotEqual(verdict, e['expected'], e['file'])
+            self.assertLessEqual(set(selftest.check_kernels(e)), set(e['kernels']),
+                                 e['file'])
         # CI checks most of it: every entry that CI's builds can run
         ci = {e['file'] for e, _, _, _ in selftest.corpus_checks(entries, False)}
         self.assertGreaterEqual(len(ci), 10)
@@ -97,18 +108,25 @@ class TestRealCorpus(unittest.TestCase):
 class TestCorpusOutcome(unittest.TestCase):
     def test_expected_verdict_and_cases(self):
         e = entry(must_fail=['vmalloc_sync.a'])
-        self.assertEqual(selftest.corpus_outcome(e, 1, ['[um] vmalloc_sync.a']), 'pass')
+        self.assertEqual(selftest.corpus_outcome(e, '6.12', 1, ['[um] vmalloc_sync.a']),
+                         'pass')
         self.assertIn('not regressed: vmalloc_sync.a',
-                      selftest.corpus_outcome(e, 1, ['[um] vmalloc_sync.b']))
-        self.assertIn('exit 0 (want 1)', selftest.corpus_outcome(e, 0, []))
+                      selftest.corpus_outcome(e, '6.12', 1, ['[um] vmalloc_sync.b']))
+        self.assertIn('exit 0 (want 1)', selftest.corpus_outcome(e, '6.12', 0, []))
 
     def test_known_miss(self):
-        e = entry(known_miss='no change')
-        self.assertEqual(selftest.corpus_outcome(e, 0, []), 'known miss')
+        e = entry(known_miss={'6.12': 'no change'})
+        self.assertEqual(selftest.corpus_outcome(e, '6.12', 0, []), 'known miss')
         # any other wrong verdict (a build error) still fails
-        self.assertIn('exit 3 (want 1)', selftest.corpus_outcome(e, 3, []))
+        self.assertIn('exit 3 (want 1)', selftest.corpus_outcome(e, '6.12', 3, []))
         # caught now: the record must be corrected, not kept
-        self.assertIn('caught now', selftest.corpus_outcome(e, 1, []))
+        self.assertIn('caught now', selftest.corpus_outcome(e, '6.12', 1, []))
+
+    def test_known_miss_is_per_kernel(self):
+        e = entry(known_miss={'6.12': 'no change'}, must_fail=['vmalloc_sync.a'])
+        self.assertIn('exit 0 (want 1)', selftest.corpus_outcome(e, 'newest', 0, []))
+        self.assertEqual(selftest.corpus_outcome(e, 'newest', 1, ['[um] vmalloc_sync.a']),
+                         'pass')
 
 
 class TestAgreementStep(TempDirTest):

@@ -223,12 +223,11 @@ static unsigned int vs_empty_levels(unsigned long addr)
 	return 0;
 }
 
-/* The PTE that maps @addr in the tables under @pgd, or NULL. */
-static pte_t *vs_pte_table(pgd_t *pgd, unsigned long addr)
+/* The PMD entry for @addr in the tables under @pgd, or NULL. */
+static pmd_t *vs_pmd_entry(pgd_t *pgd, unsigned long addr)
 {
 	p4d_t *p4d;
 	pud_t *pud;
-	pmd_t *pmd;
 
 	if (pgd_none(*pgd))
 		return NULL;
@@ -238,8 +237,15 @@ static pte_t *vs_pte_table(pgd_t *pgd, unsigned long addr)
 	pud = pud_offset(p4d, addr);
 	if (pud_none(*pud) || pud_leaf(*pud))
 		return NULL;
-	pmd = pmd_offset(pud, addr);
-	if (pmd_none(*pmd) || pmd_leaf(*pmd))
+	return pmd_offset(pud, addr);
+}
+
+/* The PTE that maps @addr in the tables under @pgd, or NULL. */
+static pte_t *vs_pte_table(pgd_t *pgd, unsigned long addr)
+{
+	pmd_t *pmd = vs_pmd_entry(pgd, addr);
+
+	if (!pmd || pmd_none(*pmd) || pmd_leaf(*pmd))
 		return NULL;
 	return pte_offset_kernel(pmd, addr);
 }
@@ -796,6 +802,100 @@ static void apply_to_page_range_error_still_syncs(struct kunit *test)
 					       true, addr, 2 * size, &fill));
 	KUNIT_EXPECT_EQ_MSG(test, fill.calls, VS_NR_PAGES + 1,
 			    "the walk must stop at the first callback that fails");
+}
+
+/*
+ * A PMD value that this architecture's pmd_bad() rejects and that is
+ * neither empty, present nor a leaf, so no MMU follows it: the lowest
+ * single bit that is all of these.
+ */
+static bool vs_bad_pmd(pmd_t *bad)
+{
+	unsigned int bit;
+
+	for (bit = 0; bit < 8 * sizeof(pmd_val(*bad)); bit++) {
+		*bad = __pmd((typeof(pmd_val(*bad)))1 << bit);
+		if (!pmd_none(*bad) && pmd_bad(*bad) && !pmd_present(*bad) &&
+		    !pmd_leaf(*bad))
+			return true;
+	}
+	return false;
+}
+
+static void vs_clear_bad_pmd(void *data)
+{
+	pmd_t *pmd = data;
+
+	if (pmd_bad(READ_ONCE(*pmd)))
+		pmd_clear(pmd);
+}
+
+/*
+ * A walk that meets a bad PMD entry clears it (pmd_clear_bad()) and maps
+ * on through a new PTE table: the levels it changed before the bad entry
+ * must still be reported.  "mm: Update mask post pxd_clear_bad()"
+ * (<20250313181414.78512-1-dev.jain@arm.com>, not merged) assigned the
+ * mask there instead of adding to it.  The walk starts in a fresh PUD
+ * entry, whose new PMD table it must report, and ends in the first entry
+ * of the next PUD entry's PMD table, which the case made bad.  The
+ * walker's WARN_ON_ONCE() reports what the case did on purpose: it is
+ * suppressed, and counted where its once-flag does not fire first.
+ */
+static void apply_to_page_range_bad_pmd_still_syncs(struct kunit *test)
+{
+	const char *walker = "apply_to_page_range (bad PMD)";
+	unsigned long entry, start, upper, lost;
+	struct vs_fill fill = {};
+	struct vs_snapshot before;
+	int ret = 0, warnings = 0;
+	char calls[256];
+	pmd_t *pmd, bad, val;
+
+	entry = vs_require_fresh(test, PGTBL_PUD_MODIFIED, 2, PUD_SIZE - PAGE_SIZE,
+				 PAGE_SIZE + 2 * PMD_SIZE);
+	if (!vs_bad_pmd(&bad))
+		kunit_skip(test,
+			   "no single-bit PMD value is bad without being empty, present or a leaf here");
+	start = entry + PUD_SIZE - PAGE_SIZE;
+	upper = entry + PUD_SIZE;
+
+	/* the upper PUD entry's PMD table, populated through its second entry */
+	KUNIT_ASSERT_EQ(test, 0, apply_to_page_range(&init_mm, upper + PMD_SIZE,
+						     PAGE_SIZE, NULL, NULL));
+	pmd = vs_pmd_entry(pgd_offset_k(upper), upper);
+	KUNIT_ASSERT_TRUE_MSG(test, pmd && pmd_none(READ_ONCE(*pmd)),
+			      "populating %#lx left no empty PMD entry at %#lx",
+			      upper + PMD_SIZE, upper);
+	/* not every arch has set_pmd(); no MMU follows this entry anyway */
+	WRITE_ONCE(*pmd, bad);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, vs_clear_bad_pmd, pmd));
+
+	vs_watch(test, &before, start, upper + PAGE_SIZE);
+	if (!(before.empty[0] & PGTBL_PUD_MODIFIED))
+		kunit_skip(test,
+			   "the PUD entry at %#lx was populated by someone else meanwhile",
+			   start);
+	kunit_warning_suppress(test) {
+		ret = apply_to_page_range(&init_mm, start, 2 * PAGE_SIZE,
+					  vs_fill_pte, &fill);
+		warnings = KUNIT_SUPPRESSED_WARNING_COUNT();
+	}
+	vs_check(test, walker, &before);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, fill.calls, 2U);
+	KUNIT_EXPECT_LE_MSG(test, warnings, 1, "%s [%#lx,%#lx)", walker,
+			    start, upper + PAGE_SIZE);
+
+	val = READ_ONCE(*pmd);
+	KUNIT_ASSERT_TRUE_MSG(test, !pmd_none(val) && !pmd_bad(val),
+			      "%s [%#lx,%#lx) left the PMD entry at %#lx %#llx, not a table",
+			      walker, start, upper + PAGE_SIZE, upper,
+			      (unsigned long long)pmd_val(val));
+	vs_format_calls(test, calls, sizeof(calls));
+	lost = PGTBL_PMD_MODIFIED & ~vs_reported_over(test, upper, upper + PAGE_SIZE);
+	KUNIT_EXPECT_EQ_MSG(test, lost, 0UL,
+			    "%s [%#lx,%#lx) replaced the bad PMD entry at %#lx with a table, but reported no PMD change over it; calls: %s",
+			    walker, start, upper + PAGE_SIZE, upper, calls);
 }
 
 /*
@@ -1576,6 +1676,7 @@ static struct kunit_case vmalloc_sync_test_cases[] = {
 	KUNIT_CASE_PARAM(apply_to_existing_page_range_creates_nothing,
 			 vs_existing_gen_params),
 	KUNIT_CASE(apply_to_page_range_error_still_syncs),
+	KUNIT_CASE(apply_to_page_range_bad_pmd_still_syncs),
 	KUNIT_CASE_PARAM(vmalloc_walkers_sync_changed_levels, vs_walker_gen_params),
 	KUNIT_CASE(vmap_huge_pmd_replaces_pte_table),
 	KUNIT_CASE_PARAM(table_alloc_failure_still_syncs, vs_enomem_gen_params),

@@ -157,41 +157,49 @@ def rebuilds_most(entry):
         return any(re.match(r'\+\+\+ b/(.*/)?include/', line) for line in f)
 
 
+def check_kernels(e):
+    """The kernels ./vmsync test checks a corpus entry on: its own
+    'check_kernels', else 6.12 where it applies, else the first it names."""
+    return e.get('check_kernels') or (['6.12'] if '6.12' in e['kernels']
+                                      else e['kernels'][:1])
+
+
 def corpus_checks(entries, everything):
     """(entry, kernel, arches, fault_injection) for each check ./vmsync test
-    runs.  By default every 6.12 entry runs on the builds CI already has
-    (the arches it names that are in TEST_ARCHES, --fault-injection, unless
-    it needs kconfig_add or changes a header), so each check is a short
-    incremental build; `everything` (--corpus, --full) adds its other
-    arches and options, and the entries for newer kernels only, on the
-    first kernel they name."""
+    runs.  By default every entry checked on 6.12 runs on the builds CI
+    already has (the arches it names that are in TEST_ARCHES,
+    --fault-injection, unless it needs kconfig_add or changes a header), so
+    each check is a short incremental build; `everything` (--corpus, --full)
+    adds its other arches and options, and its checks on other kernels."""
     out = []
     for e in entries:
-        if '6.12' not in e['kernels']:
-            if everything:
-                out.append((e, e['kernels'][0], e['arches'],
-                            e.get('fault_injection', False)))
-            continue
-        ci = [] if e.get('kconfig_add') or rebuilds_most(e) else \
-            [a for a in e['arches'] if a in TEST_ARCHES]
-        if ci:
-            out.append((e, '6.12', ci, all(a in faults.ARCHES for a in ci)))
-        rest = [a for a in e['arches'] if a not in ci]
-        if everything and rest:
-            out.append((e, '6.12', rest, e.get('fault_injection', False)))
+        for kernel in check_kernels(e):
+            if kernel != '6.12':
+                if everything:
+                    out.append((e, kernel, e['arches'],
+                                e.get('fault_injection', False)))
+                continue
+            ci = [] if e.get('kconfig_add') or rebuilds_most(e) else \
+                [a for a in e['arches'] if a in TEST_ARCHES]
+            if ci:
+                out.append((e, kernel, ci, all(a in faults.ARCHES for a in ci)))
+            rest = [a for a in e['arches'] if a not in ci]
+            if everything and rest:
+                out.append((e, kernel, rest, e.get('fault_injection', False)))
     return out
 
 
-def corpus_outcome(e, code, newly):
-    """'pass', 'known miss' or the reason the entry fails."""
+def corpus_outcome(e, kernel, code, newly):
+    """'pass', 'known miss' or the reason the entry fails on `kernel`."""
+    known = e.get('known_miss', {}).get(kernel)
     missing = [c for c in e.get('must_fail', []) if not any(
         n.endswith('] ' + c) or n == c for n in newly)]
     if code == CORPUS_EXIT[e['expected']] and not missing:
-        if 'known_miss' in e:
-            return ('caught now: drop "known_miss" from corpus.json and record '
-                    'what catches it')
+        if known:
+            return ('caught now: drop "known_miss" %s from corpus.json and record '
+                    'what catches it' % kernel)
         return 'pass'
-    if 'known_miss' in e and code == CORPUS_EXIT[e['known_miss']]:
+    if known and code == CORPUS_EXIT[known]:
         return 'known miss'
     return 'exit %d (want %d)%s' % (code, CORPUS_EXIT[e['expected']],
                                     ', not regressed: ' + ', '.join(missing)
@@ -226,7 +234,7 @@ def test_corpus(lines, everything=False):
         except Fail as err:
             print('vmsync: %s' % err, file=sys.stderr, flush=True)
             code, newly = err.code, []
-        outcome = corpus_outcome(e, code, newly)
+        outcome = corpus_outcome(e, kernel, code, newly)
         where = '%s %s' % (kernel, arches)
         table.append((e['file'], where, e['expected'], code, outcome, newly))
         if outcome == 'pass':
