@@ -4,8 +4,8 @@ import json
 import os
 import unittest
 
-from support import write, write_ktap, read, KTAP_PASS, KTAP_FAIL, KTAP_CRASH, KUNIT_JSON, MUTANT, BAD_PATCH, CommandLine
-from vmsync import sources
+from support import write, write_ktap, read, KTAP_PASS, KTAP_FAIL, KTAP_CRASH, KUNIT_JSON, MUTANT, BAD_PATCH, CommandLine, TempDirTest
+from vmsync import run, sources
 
 
 class TestRun(CommandLine):
@@ -177,3 +177,21 @@ class TestRun(CommandLine):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class TestBackportsFor(TempDirTest):
+    def test_every_version_at_or_above_the_kernels_newest_first(self):
+        for d in ('6.1', '6.12', '6.6'):
+            os.makedirs(os.path.join(self.tmp, d))
+        write(os.path.join(self.tmp, 'README'), 'not a version\n')
+        got = lambda v: [os.path.basename(d) for d in run.backports_for(v, self.tmp)]
+        self.assertEqual(got('6.1.192'), ['6.12', '6.6', '6.1'])
+        self.assertEqual(got('6.6.60'), ['6.12', '6.6'])
+        self.assertEqual(got('6.12.118'), ['6.12'])
+        self.assertEqual(got('7.2.13'), [])
+        self.assertEqual(got('6.13-rc1'), [])
+
+    def test_the_real_backports(self):
+        got = [os.path.basename(d) for d in run.backports_for('6.1.192')]
+        self.assertEqual(got, ['6.12', '6.1'])
+        self.assertEqual(run.backports_for('7.2.13'), [])

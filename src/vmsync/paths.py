@@ -7,7 +7,8 @@ import os
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 # VMSYNC_SUITE: another suite dir (the unit tests use throwaway ones)
 SUITE_DIR = os.environ.get('VMSYNC_SUITE') or os.path.join(ROOT, 'kernel')
-# backports/<VERSION.PATCHLEVEL>/: applied after kernel/ on that kernel only
+# backports/<VERSION.PATCHLEVEL>/: what kernels up to that version lack, applied
+# after kernel/ (run.backports_for)
 BACKPORTS_DIR = os.environ.get('VMSYNC_BACKPORTS') or os.path.join(ROOT, 'backports')
 MUTANTS_DIR = os.environ.get('VMSYNC_MUTANTS') or os.path.join(ROOT, 'mutants')
 TESTS_DIR = os.path.join(ROOT, 'tests')

@@ -51,6 +51,27 @@ def split_mboxes(patches, tmp):
     return out, names
 
 
+def version_key(version):
+    """(major, minor) of '6.1.192', '6.12' or '7.2.13-rc1'; None if it is not one."""
+    m = re.match(r'(\d+)\.(\d+)', version)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def backports_for(version, backports_dir=BACKPORTS_DIR):
+    """The backports/X.Y directories a kernel of `version` takes: each one
+    holds what kernels up to X.Y lack, so every X.Y at or above the kernel's
+    applies, the newest first (an older one may build on a newer one)."""
+    key = version_key(version)
+    try:
+        names = os.listdir(backports_dir)
+    except OSError:
+        return []
+    dirs = [(version_key(n), n) for n in names
+            if version_key(n) and os.path.isdir(os.path.join(backports_dir, n))]
+    return [os.path.join(backports_dir, n) for k, n in sorted(dirs, reverse=True)
+            if key and k >= key]
+
+
 def prepare_suite_tree(kern, suite_dir=SUITE_DIR, patches=(), unmatched=None):
     """The cached tree of kern, back to pristine, then patches (mboxes
     split), the version's backports and the suite.  Returns the manifest;
@@ -59,9 +80,7 @@ def prepare_suite_tree(kern, suite_dir=SUITE_DIR, patches=(), unmatched=None):
     t0 = time.time()
     say('[tree] prepare ...')
     shown = os.path.relpath(suite_dir, ROOT)
-    backport = os.path.join(BACKPORTS_DIR, '.'.join(kern['version'].split('.')[:2]))
-    overlays = [(backport, os.path.relpath(backport, ROOT))] \
-        if os.path.isdir(backport) else []
+    overlays = [(d, os.path.relpath(d, ROOT)) for d in backports_for(kern['version'])]
     with tempfile.TemporaryDirectory(prefix='vmsync-patches-') as tmp:
         split, names = split_mboxes(patches, tmp)
         try:

@@ -362,7 +362,8 @@ def do_test(full=False, corpus=False):
     if misses:
         say()
         for m in misses:
-            say('KNOWN MISS: %s (the suite cannot see this real bug: corpus/README.md)' % m)
+            say('KNOWN MISS: %s (the suite cannot see this real bug on that kernel: '
+                'corpus/README.md)' % m)
     say()
     say('%d passed, %d failed%s' % (passed, failed, ', %d known misses' % len(misses)
                                     if misses else ''))
