@@ -56,6 +56,24 @@ class TestFindReports(unittest.TestCase):
                  'Kernel panic - not syncing: Fatal exception')]:
             self.assertEqual(splat.find_reports(SUITE + line + '\n')[1], [want], line)
 
+    def test_bad_entry_only_where_a_case_makes_one(self):
+        bad = '[    0.110000] mm/pgtable-generic.c:56: bad pmd 00000000911f4902(0000000000000004).\n'
+        mine = '[    0.110000]     ok 5 apply_to_page_range_bad_pmd_still_syncs\n'
+        other = '[    0.110000]     ok 6 vmalloc_walkers_sync_changed_levels\n'
+        self.assertEqual(splat.find_reports(SUITE + bad + mine + SUITE_END)[1], [])
+        # the same line before another case's result, twice, or never followed
+        # by a result is a report
+        want = ['mm/pgtable-generic.c:56: bad pmd 00000000911f4902(0000000000000004).']
+        self.assertEqual(splat.find_reports(SUITE + bad + other + SUITE_END)[1], want)
+        self.assertEqual(splat.find_reports(SUITE + bad + bad + mine + SUITE_END)[1],
+                         want * 2)
+        self.assertEqual(splat.find_reports(SUITE + mine + bad)[1], want)
+        arm64 = '[    0.110000] arch/arm64/mm/mmu.c:9: bad pud 0000000000000002.\n'
+        self.assertEqual(splat.find_reports(SUITE + arm64 + mine + SUITE_END)[1],
+                         ['arch/arm64/mm/mmu.c:9: bad pud 0000000000000002.'])
+        # before the suite: the boot's, as every other report
+        self.assertEqual(splat.find_reports(bad + SUITE + SUITE_END), (want, []))
+
     def test_ordinary_lines_are_not_reports(self):
         quiet = ('[    0.110000]     # vmalloc_walkers_sync_changed_levels: '
                  'EXPECTATION FAILED at mm/vmalloc_sync_kunit.c:1\n'

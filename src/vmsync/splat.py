@@ -1,7 +1,8 @@
 """Kernel reports in a console log: a WARNING, BUG, oops, lockdep, KASAN,
-UBSAN or kmemleak report printed while the suite runs fails the run, even
-when every KUnit case said ok.  Reports printed before the suite started
-are the boot's, not the suite's: they are shown, not failed."""
+UBSAN, kmemleak or bad page-table entry report printed while the suite
+runs fails the run, even when every KUnit case said ok.  Reports printed
+before the suite started are the boot's, not the suite's: they are shown,
+not failed."""
 
 import re
 
@@ -24,6 +25,12 @@ REPORT = re.compile(
     r'INFO: task \S+ blocked for more than[^\n]*|'
     r'rcu: INFO: rcu_\w+ (?:self-)?detected stall[^\n]*|'
     r'Kernel panic - not syncing: (?!VFS: Unable to mount root)[^\n]*)')
+# A walker that found a corrupt page-table entry (p?d_ERROR(), from
+# p?d_clear_bad()): a report, except the one line of the case that makes a
+# PMD entry bad on purpose, printed before that case's own result line.
+BAD_ENTRY = re.compile(r'(?P<what>\S+: bad (?:pgd|p4d|pud|pmd|pte)\b[^\n]*)')
+EXPECTED_BAD_ENTRY = {'apply_to_page_range_bad_pmd_still_syncs': 'bad pmd'}
+RESULT = re.compile(r'^\s*(?:not )?ok \d+ (?P<name>\S+)')
 TIMESTAMP = re.compile(r'^\[\s*\d+\.\d+\]\s?')
 SUITE_START = re.compile(r'^\s*K?TAP version \d+\s*$')
 
@@ -34,6 +41,7 @@ def find_reports(log):
     before the suite (the run fails for that reason anyway)."""
     before, during = [], []
     seen_suite = False
+    bad_entries = []            # since the last result line
     for raw in log.splitlines():
         line = TIMESTAMP.sub('', raw)
         if not seen_suite and SUITE_START.match(line):
@@ -42,7 +50,16 @@ def find_reports(log):
         m = REPORT.search(line)
         if m:
             (during if seen_suite else before).append(m.group('what').strip())
-    return before, during
+        m = BAD_ENTRY.search(line)
+        if m:
+            (bad_entries if seen_suite else before).append(m.group('what').strip())
+        m = RESULT.match(line)
+        if m and bad_entries:
+            want = EXPECTED_BAD_ENTRY.get(m.group('name'))
+            if not (want and len(bad_entries) == 1 and want in bad_entries[0]):
+                during.extend(bad_entries)
+            bad_entries = []
+    return before, during + bad_entries
 
 
 def splat_case(reports):
