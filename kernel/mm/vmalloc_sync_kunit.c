@@ -32,6 +32,7 @@
 #include <linux/moduleparam.h>
 #include <linux/pgtable.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/task_stack.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
@@ -1630,6 +1631,243 @@ static void other_mm_sees_new_kasan_shadow(struct kunit *test)
 }
 
 /*
+ * Reserve every free page of vmalloc space below @end, so that the next
+ * vmalloc allocation goes at or above it.  Lazily freed areas are purged
+ * first; since 6.9 purged areas of a few pages wait in per-node pools that
+ * serve allocations of their size before free space does, and each purge
+ * hands back a quarter of each pool (a pool of fewer than four whole), so
+ * purge until they are spent.  Space that is not free after all (freed
+ * again meanwhile) is left: the case checks where the stack went anyway.
+ */
+static void vs_fill_below(struct kunit *test, unsigned long end)
+{
+	unsigned long addr = VMALLOC_START, hole;
+	struct vmap_area *va;
+	struct vm_struct *area;
+	int i;
+
+	for (i = 0; i < 32; i++)
+		vm_unmap_aliases();
+	while (addr < end) {
+		va = find_vmap_area(addr);
+		if (va) {
+			addr = va->va_end;
+			continue;
+		}
+		for (hole = addr; addr < end && !find_vmap_area(addr); addr += PAGE_SIZE)
+			;
+		area = __get_vm_area_caller(addr - hole, VM_NO_GUARD, hole, addr,
+					    __builtin_return_address(0));
+		if (area)
+			KUNIT_ASSERT_EQ(test, 0,
+					kunit_add_action_or_reset(test, vs_free_area, area));
+	}
+}
+
+/*
+ * The lowest PMD span of vmalloc space that nothing uses and whose PMD
+ * entry, and with KASAN_VMALLOC that of its shadow, is empty, or 0.
+ */
+static unsigned long vs_fresh_stack_span(void)
+{
+	unsigned long span = vs_level_size(PGTBL_PMD_MODIFIED);
+	unsigned long addr = ALIGN((unsigned long)VMALLOC_START, span);
+
+	for (; addr >= VMALLOC_START && addr + span <= VMALLOC_END; addr += span)
+		if ((vs_empty_levels(addr) & PGTBL_PMD_MODIFIED) &&
+		    (!vs_shadow(addr) ||
+		     (vs_empty_levels(vs_shadow(addr)) & PGTBL_PMD_MODIFIED)) &&
+		    !find_vmap_area(addr))
+			return addr;
+	return 0;
+}
+
+/*
+ * A CPU running on @mm, taken before the new task's stack exists, switches
+ * to that task.  The helper holds @mm with preemption off until @go, so
+ * that no other task borrows @mm and touches the stack first.
+ */
+struct vs_switch {
+	struct mm_struct *mm;
+	struct task_struct *task;	/* the new task, bound to the helper's CPU */
+	struct completion ready, ran, done;
+	int go;				/* 1: switch to @task; -1: there is none */
+	bool gave_up;
+	bool ran_in_time;		/* @task ran within 10 s of the switch */
+	unsigned long addrs[2];		/* the task's stack and its KASAN shadow */
+	unsigned long before[2];	/* their PMD entries in @mm before the switch */
+	unsigned long after[2];		/* and after it */
+	bool on_mm;			/* the task ran on the helper's CPU with @mm */
+};
+
+static void vs_switch_pmds(struct vs_switch *sw, unsigned long *pmds)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(sw->addrs); i++)
+		if (sw->addrs[i])
+			pmds[i] = vs_pmd_val(pgd_offset(sw->mm, sw->addrs[i]),
+					     sw->addrs[i]);
+}
+
+static void vs_wait_for_stop(void)
+{
+	set_current_state(TASK_INTERRUPTIBLE);
+	while (!kthread_should_stop()) {
+		schedule();
+		set_current_state(TASK_INTERRUPTIBLE);
+	}
+	__set_current_state(TASK_RUNNING);
+}
+
+static int vs_switch_task(void *data)
+{
+	struct vs_switch *sw = data;
+
+	sw->on_mm = current->active_mm == sw->mm;
+	complete(&sw->ran);
+	vs_wait_for_stop();
+	return 0;
+}
+
+static int vs_switch_helper(void *data)
+{
+	struct vs_switch *sw = data;
+	unsigned long until = jiffies + 10 * HZ;
+
+	kthread_use_mm(sw->mm);
+	preempt_disable();
+	complete(&sw->ready);
+	/* pairs with the release of @go: @task and @addrs are set */
+	while (!smp_load_acquire(&sw->go) && time_before(jiffies, until))
+		cpu_relax();
+	sw->gave_up = sw->go != 1;
+	if (!sw->gave_up) {
+		vs_switch_pmds(sw, sw->before);
+		wake_up_process(sw->task);
+	}
+	preempt_enable();
+	if (!sw->gave_up) {
+		sw->ran_in_time = wait_for_completion_timeout(&sw->ran, 10 * HZ);
+		vs_switch_pmds(sw, sw->after);
+	}
+	kthread_unuse_mm(sw->mm);
+	complete(&sw->done);
+	vs_wait_for_stop();
+	return 0;
+}
+
+static void vs_kthread_stop(void *task)
+{
+	kthread_stop(task);
+	put_task_struct(task);
+}
+
+static struct task_struct *vs_kthread(struct kunit *test, int (*fn)(void *),
+				      void *data, const char *name)
+{
+	struct task_struct *task = kthread_create(fn, data, "%s", name);
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	get_task_struct(task);	/* for kthread_stop(), should the task die */
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, vs_kthread_stop, task));
+	return task;
+}
+
+/*
+ * A task switch onto a vmap'd stack.  Where the architecture copies new
+ * vmalloc entries into an mm at switch_mm() (32-bit ARM), an mm that is
+ * already running on one CPU while another CPU allocates a new task's
+ * stack lacks the stack's entries, and its KASAN shadow's.  A kernel thread
+ * switched to on that CPU borrows the mm without a switch_mm(), and a fault
+ * on the new stack could not be handled on it: the switch must make the
+ * entries present first.  ARM does it twice over: enter_lazy_tlb() copies
+ * them (the shadow's since d6e6a74d4cea), and __switch_to() reads both
+ * while still on the old stack (since a1c510d0adc6 and 44e9a3bb76e5).
+ * Without either, the kernel dies in the switch.
+ */
+static void other_mm_switches_to_new_task_stack(struct kunit *test)
+{
+	static const char * const what[] = { "stack", "stack's KASAN shadow" };
+	struct vs_switch sw = {};
+	struct task_struct *helper, *task = NULL;
+	unsigned long span, stack = 0;
+	unsigned int cpu, i, missing = 0;
+
+	if (!IS_ENABLED(CONFIG_VMAP_STACK))
+		kunit_skip(test,
+			   "task stacks are not in vmalloc space here (no CONFIG_VMAP_STACK)");
+	if (num_online_cpus() < 2)
+		kunit_skip(test,
+			   "needs two CPUs: an mm misses a new stack's entries only while it runs on one CPU and another CPU allocates the stack");
+	sw.mm = vs_other_mm(test);
+	init_completion(&sw.ready);
+	init_completion(&sw.ran);
+	init_completion(&sw.done);
+	/* its stack must not be the one to take the fresh span */
+	helper = vs_kthread(test, vs_switch_helper, &sw, "vs_switch_helper");
+
+	span = vs_fresh_stack_span();
+	if (!span)
+		kunit_skip(test,
+			   "no unused vmalloc PMD span whose entry (and KASAN shadow entry) is empty: preallocated, or earlier runs used them up");
+	vs_fill_below(test, span);
+
+	cpu = cpumask_any_but(cpu_online_mask, raw_smp_processor_id());
+	kthread_bind(helper, cpu);
+	wake_up_process(helper);
+	wait_for_completion(&sw.ready);
+
+	/* the first stacks come from the per-CPU cache of freed ones */
+	for (i = 0; i < 8; i++) {
+		task = vs_kthread(test, vs_switch_task, &sw, "vs_switch_task");
+		stack = (unsigned long)kasan_reset_tag(task_stack_page(task));
+		if (stack >= span && stack < span + vs_level_size(PGTBL_PMD_MODIFIED))
+			break;
+	}
+	if (i < 8) {
+		sw.addrs[0] = stack;
+		sw.addrs[1] = vs_shadow(stack);
+		sw.task = task;
+		kthread_bind(task, cpu);
+	}
+	/* @task and @addrs before @go: the helper reads them once it sees it */
+	smp_store_release(&sw.go, i < 8 ? 1 : -1);
+	KUNIT_ASSERT_TRUE_MSG(test, wait_for_completion_timeout(&sw.done, 60 * HZ),
+			      "CPU %u did not come back from switching to a new task whose stack is at %#lx",
+			      cpu, sw.addrs[0]);
+	KUNIT_ASSERT_TRUE_MSG(test, sw.gave_up || sw.ran_in_time,
+			      "CPU %u switched to a new task whose stack is at %#lx, and the task did not run",
+			      cpu, sw.addrs[0]);
+	if (i == 8)
+		kunit_skip(test,
+			   "vmalloc space below %#lx was filled, but none of 8 new tasks got its stack in the unused span there: they came from elsewhere",
+			   span);
+	if (sw.gave_up)
+		kunit_skip(test, "CPU %u gave up waiting for the new task", cpu);
+
+	for (i = 0; i < ARRAY_SIZE(sw.addrs); i++)
+		if (sw.addrs[i] && sw.before[i] !=
+		    vs_pmd_val(pgd_offset_k(sw.addrs[i]), sw.addrs[i]))
+			missing |= BIT(i);
+	if (!missing)
+		kunit_skip(test,
+			   "the mm running on CPU %u already mapped the new stack at %#lx: kernel page tables shared, or another task faulted its entries in",
+			   cpu, stack);
+	if (!sw.on_mm)
+		kunit_skip(test,
+			   "the new task ran on CPU %u, but not with the mm the helper held there",
+			   cpu);
+	for (i = 0; i < ARRAY_SIZE(sw.addrs); i++)
+		if (sw.addrs[i])
+			KUNIT_EXPECT_EQ_MSG(test, sw.after[i],
+					    vs_pmd_val(pgd_offset_k(sw.addrs[i]), sw.addrs[i]),
+					    "a new task ran on CPU %u with an mm that %s its %s at %#lx, but afterwards that mm maps it with another PMD entry than init_mm",
+					    cpu, missing & BIT(i) ? "lacked the entry of" : "had",
+					    what[i], sw.addrs[i]);
+}
+
+/*
  * The unmap direction: an mm that had init_mm's huge PMD mapping, copied
  * by the sync or through a shared table, must lose it when vunmap_range()
  * clears it, or that mm keeps translating the range to memory that was
@@ -1686,6 +1924,7 @@ static struct kunit_case vmalloc_sync_test_cases[] = {
 	KUNIT_CASE(other_mm_sees_new_tables),
 	KUNIT_CASE(other_mm_reads_racing_walkers_mapping),
 	KUNIT_CASE(other_mm_sees_new_kasan_shadow),
+	KUNIT_CASE(other_mm_switches_to_new_task_stack),
 	KUNIT_CASE(other_mm_loses_cleared_huge_pmd),
 	{}
 };

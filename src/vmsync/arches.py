@@ -98,6 +98,18 @@ _ARCHES = (
          kconfig=(),
          qemu_args=(), kernel_args=SPARE_RAM_VIRT,
          expect_log=(r'vmalloc_sync: 2-level .*SYNC_MASK 0x8$',)),
+    # the same with two CPUs: an mm running on one CPU misses the entries of
+    # a task stack that the other CPU allocates, until the switch to the task.
+    # A task that dies in that switch holds its CPU's runqueue lock, and the
+    # other CPU waits for it for good: an oops stops the kernel at once.
+    Arch(name='arm-smp', kunit_arch='arm', cross='arm-linux-gnueabihf-',
+         packages=('gcc-arm-linux-gnueabihf', 'qemu-system-arm'),
+         qemu='qemu-system-arm',
+         kconfig=('CONFIG_SMP=y',),
+         qemu_args=('-smp 2',),
+         kernel_args=SPARE_RAM_VIRT + ('oops=panic', 'panic=-1'),
+         expect_log=(r'vmalloc_sync: 2-level .*SYNC_MASK 0x8$',
+                     r'smp: Brought up 1 node, 2 CPUs$')),
     Arch(name='arm64', kunit_arch='arm64', cross='aarch64-linux-gnu-',
          packages=('gcc-aarch64-linux-gnu', 'qemu-system-arm'),
          qemu='qemu-system-aarch64',

@@ -27,7 +27,7 @@ from . import faults
 # runs in --full with the other Kill-On arches.  CI runs each mutant once,
 # on the first arch of its Kill-On line that is in TEST_ARCHES, so that the
 # corpus fits; --full runs it on every arch its Kill-On line names.
-TEST_ARCHES = ['um', 'i386', 'arm', 'arm64']
+TEST_ARCHES = ['um', 'i386', 'arm', 'arm64', 'arm-smp']
 # ./vmsync test runs the suite, the mutants and check with --fault-injection
 # wherever it can (faults.ARCHES, 6.12), so the error-path case runs for real
 # ./vmsync test --full adds --arch all on these kernels
