@@ -462,6 +462,16 @@ static unsigned long vs_shadow(unsigned long addr)
 #endif
 
 /*
+ * Whether the PMD entry that maps @addr's KASAN shadow is empty, so that
+ * populating @addr also has to create it; true where @addr has no shadow.
+ */
+static bool vs_shadow_pmd_empty(unsigned long addr)
+{
+	return !vs_shadow(addr) ||
+	       (vs_empty_levels(vs_shadow(addr)) & PGTBL_PMD_MODIFIED);
+}
+
+/*
  * Reserve [entry + @offset, entry + @offset + @size) for a case, where
  * entry starts @count consecutive @level entries that are all fresh in the
  * sense of vs_fresh_at(), and with @new_shadow also the PMD entry that
@@ -506,8 +516,7 @@ static unsigned long vs_reserve_fresh(struct kunit *test, unsigned int level,
 		for (i = 0; i < count; i++)
 			if (!vs_fresh_at(entry + i * span, level))
 				break;
-		if (i < count || (new_shadow &&
-				  !(vs_empty_levels(vs_shadow(entry)) & PGTBL_PMD_MODIFIED)))
+		if (i < count || (new_shadow && !vs_shadow_pmd_empty(entry)))
 			continue;
 
 		lo = entry + offset;
@@ -1675,9 +1684,7 @@ static unsigned long vs_fresh_stack_span(void)
 
 	for (; addr >= VMALLOC_START && addr + span <= VMALLOC_END; addr += span)
 		if ((vs_empty_levels(addr) & PGTBL_PMD_MODIFIED) &&
-		    (!vs_shadow(addr) ||
-		     (vs_empty_levels(vs_shadow(addr)) & PGTBL_PMD_MODIFIED)) &&
-		    !find_vmap_area(addr))
+		    vs_shadow_pmd_empty(addr) && !find_vmap_area(addr))
 			return addr;
 	return 0;
 }
