@@ -1793,12 +1793,14 @@ static struct task_struct *vs_kthread(struct kunit *test, int (*fn)(void *),
  * while still on the old stack (since a1c510d0adc6 and 44e9a3bb76e5).
  * Without either, the kernel dies in the switch.
  */
+#define VS_SWITCH_TASKS	8	/* new tasks to try for a stack in the span */
+
 static void other_mm_switches_to_new_task_stack(struct kunit *test)
 {
 	static const char * const what[] = { "stack", "stack's KASAN shadow" };
 	struct vs_switch sw = {};
-	struct task_struct *helper, *task = NULL;
-	unsigned long span, stack = 0;
+	struct task_struct *helper, *task;
+	unsigned long span, stack;
 	unsigned int cpu, i, missing = 0;
 
 	if (!IS_ENABLED(CONFIG_VMAP_STACK))
@@ -1826,30 +1828,29 @@ static void other_mm_switches_to_new_task_stack(struct kunit *test)
 	wait_for_completion(&sw.ready);
 
 	/* the first stacks come from the per-CPU cache of freed ones */
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < VS_SWITCH_TASKS; i++) {
 		task = vs_kthread(test, vs_switch_task, &sw, "vs_switch_task");
 		stack = (unsigned long)kasan_reset_tag(task_stack_page(task));
-		if (stack >= span && stack < span + vs_level_size(PGTBL_PMD_MODIFIED))
+		if (stack >= span && stack < span + vs_level_size(PGTBL_PMD_MODIFIED)) {
+			sw.addrs[0] = stack;
+			sw.addrs[1] = vs_shadow(stack);
+			sw.task = task;
+			kthread_bind(task, cpu);
 			break;
-	}
-	if (i < 8) {
-		sw.addrs[0] = stack;
-		sw.addrs[1] = vs_shadow(stack);
-		sw.task = task;
-		kthread_bind(task, cpu);
+		}
 	}
 	/* @task and @addrs before @go: the helper reads them once it sees it */
-	smp_store_release(&sw.go, i < 8 ? 1 : -1);
+	smp_store_release(&sw.go, sw.task ? 1 : -1);
 	KUNIT_ASSERT_TRUE_MSG(test, wait_for_completion_timeout(&sw.done, 60 * HZ),
 			      "CPU %u did not come back from switching to a new task whose stack is at %#lx",
 			      cpu, sw.addrs[0]);
 	KUNIT_ASSERT_TRUE_MSG(test, sw.gave_up || sw.ran_in_time,
 			      "CPU %u switched to a new task whose stack is at %#lx, and the task did not run",
 			      cpu, sw.addrs[0]);
-	if (i == 8)
+	if (!sw.task)
 		kunit_skip(test,
-			   "vmalloc space below %#lx was filled, but none of 8 new tasks got its stack in the unused span there: they came from elsewhere",
-			   span);
+			   "vmalloc space below %#lx was filled, but none of %d new tasks got its stack in the unused span there: they came from elsewhere",
+			   span, VS_SWITCH_TASKS);
 	if (sw.gave_up)
 		kunit_skip(test, "CPU %u gave up waiting for the new task", cpu);
 
@@ -1860,7 +1861,7 @@ static void other_mm_switches_to_new_task_stack(struct kunit *test)
 	if (!missing)
 		kunit_skip(test,
 			   "the mm running on CPU %u already mapped the new stack at %#lx: kernel page tables shared, or another task faulted its entries in",
-			   cpu, stack);
+			   cpu, sw.addrs[0]);
 	if (!sw.on_mm)
 		kunit_skip(test,
 			   "the new task ran on CPU %u, but not with the mm the helper held there",
